@@ -1,0 +1,161 @@
+"""The ledger's two sides: `LedgerWriter` appends durable entries, `LedgerReader` reads them.
+
+    writer = LedgerWriter(engine)
+    entry = writer.append("action.proposed", actor="robot:acme", payload={...})
+    LedgerReader(engine).verify().ok   # True while nobody edited the table behind our back
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from audit.chain import GENESIS_HASH, Verification, canonical_json, entry_hash, verify_chain
+from audit.entries import LedgerEntry
+from audit.errors import LedgerWriteError
+from audit.store import WRITE_OPTION
+
+# Outcome kinds that settle what happened to an idempotency key.
+OUTCOME_KINDS = ("action.succeeded", "action.failed", "action.started")
+
+
+class LedgerWriter:
+    """Appends entries; `append` returns only once the entry is committed (durable)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def append(
+        self,
+        kind: str,
+        *,
+        actor: str,
+        payload: dict[str, Any] | None = None,
+        flow_run_id: str | None = None,
+        action_id: str | None = None,
+        action_kind: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> LedgerEntry:
+        """Record one event at the end of the chain.
+
+        Raises `LedgerWriteError` when the entry could not be made durable; then nothing was
+        recorded and the caller must not carry out what the entry describes.
+        """
+        fields: dict[str, Any] = {
+            "recorded_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "kind": kind,
+            "actor": actor,
+            "flow_run_id": flow_run_id,
+            "action_id": action_id,
+            "action_kind": action_kind,
+            "idempotency_key": idempotency_key,
+            "payload": canonical_json(payload or {}),
+        }
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin(), Session(bind=conn) as session:
+                    entry = self._chain(session, fields)
+                    session.add(entry)
+                    session.flush()
+                    session.expunge(entry)
+        except SQLAlchemyError as exc:
+            raise LedgerWriteError(
+                f"could not record '{kind}' in the ledger: {_reason(exc)}. Nothing was done; "
+                "check that the ledger database is reachable, writable and has free space."
+            ) from exc
+        return entry
+
+    @staticmethod
+    def _chain(session: Session, fields: dict[str, Any]) -> LedgerEntry:
+        last = session.exec(select(LedgerEntry).order_by(col(LedgerEntry.seq).desc())).first()
+        fields["seq"] = last.seq + 1 if last else 1
+        fields["prev_hash"] = last.entry_hash if last else GENESIS_HASH
+        return LedgerEntry(**fields, entry_hash=entry_hash(fields))
+
+
+class LedgerReader:
+    """Reads, searches and verifies the ledger."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def query(
+        self,
+        *,
+        flow_run_id: str | None = None,
+        action_kind: str | None = None,
+        actor: str | None = None,
+        kind: str | None = None,
+        idempotency_key: str | None = None,
+        action_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[LedgerEntry]:
+        """Entries matching every given filter, oldest first (the last `limit` when given)."""
+        filters = {
+            "flow_run_id": flow_run_id,
+            "action_kind": action_kind,
+            "actor": actor,
+            "kind": kind,
+            "idempotency_key": idempotency_key,
+            "action_id": action_id,
+        }
+        stmt = select(LedgerEntry)
+        for name, value in filters.items():
+            if value is not None:
+                stmt = stmt.where(getattr(LedgerEntry, name) == value)
+        stmt = stmt.order_by(col(LedgerEntry.seq).desc())
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with Session(self._engine) as session:
+            return list(reversed(session.exec(stmt).all()))
+
+    def tail(self, n: int = 20) -> list[LedgerEntry]:
+        """The last `n` entries, oldest first."""
+        return self.query(limit=n)
+
+    def count(self) -> int:
+        with Session(self._engine) as session:
+            return session.exec(select(func.count()).select_from(LedgerEntry)).one()
+
+    def last_outcome(self, idempotency_key: str) -> LedgerEntry | None:
+        """The latest started/succeeded/failed entry for a business transaction, if any."""
+        stmt = (
+            select(LedgerEntry)
+            .where(LedgerEntry.idempotency_key == idempotency_key)
+            .where(col(LedgerEntry.kind).in_(OUTCOME_KINDS))
+            .order_by(col(LedgerEntry.seq).desc())
+        )
+        with Session(self._engine) as session:
+            return session.exec(stmt).first()
+
+    def verify(self, batch: int = 5000) -> Verification:
+        """Walk the whole chain and report the first entry that was altered, removed or moved."""
+        return verify_chain(self._rows(batch))
+
+    def _rows(self, batch: int) -> Iterator[dict[str, Any]]:
+        after = 0
+        while True:
+            with Session(self._engine) as session:
+                page: Sequence[LedgerEntry] = session.exec(
+                    select(LedgerEntry)
+                    .where(LedgerEntry.seq > after)
+                    .order_by(col(LedgerEntry.seq))
+                    .limit(batch)
+                ).all()
+            if not page:
+                return
+            for entry in page:
+                yield entry.model_dump()
+            after = page[-1].seq
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None)
+    return str(original or exc).splitlines()[0]

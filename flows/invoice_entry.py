@@ -1,0 +1,81 @@
+"""Invoice entry: read a workbook, enter each invoice in Acme Payables under policy, summarize.
+
+One Prefect task per invoice (a business transaction), not per click: the ledger records every
+step inside it. Run locally with `proctor run invoice-entry --workbook FILE`, or deploy with
+`prefect deploy` (see prefect.yaml).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from governance.composition import build
+from governance.errors import ApplicationError
+from governance.settings import Settings
+from robots.acme import AcmePayablesRobot, TransactionResult
+from robots.browser import launch
+from robots.invoices import InvoiceRow, read_invoices
+
+
+def _retry_system_errors(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    """Retry when the application or its infrastructure failed; never on a business refusal."""
+    return isinstance(state.result(raise_on_failure=False), ApplicationError)
+
+
+@task(
+    name="enter-invoice",
+    task_run_name="enter-{row.invoice_number}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retry_system_errors,
+)
+def enter_invoice(robot: AcmePayablesRobot, row: InvoiceRow) -> TransactionResult:
+    """One business transaction: this invoice row, from login to payment release."""
+    result = robot.enter_invoice(row)
+    get_run_logger().info("row %s %s: %s", row.row, row.invoice_number, result.status)
+    return result
+
+
+def summarize(results: list[TransactionResult], verified: str) -> dict[str, Any]:
+    """Counts per outcome, approvals given and refused, and the ledger's verification."""
+    counts = Counter(r.status for r in results)
+    return {
+        "invoices": len(results),
+        "entered": counts["entered"],
+        "already_done": counts["already_done"],
+        "denied": counts["denied"],
+        "rejected": counts["rejected"],
+        "expired": counts["expired"],
+        "failed": counts["failed"],
+        "in_doubt": counts["in_doubt"],
+        "approved": sum(r.approvals_used for r in results),
+        "approvals_refused": sum(r.approvals_refused for r in results),
+        "ledger": verified,
+        "rows": [r.summary() for r in results],
+    }
+
+
+@flow(name="invoice-entry")
+def invoice_entry(workbook: str, requested_by: str | None = None) -> dict[str, Any]:
+    """Enter every invoice of `workbook` in Acme Payables, each action governed."""
+    settings = Settings()
+    governance = build(settings)
+    rows = read_invoices(Path(workbook))
+    run_id = str(flow_run.get_id()) if flow_run.get_id() else None
+    with launch(settings.browser) as browser:
+        robot = AcmePayablesRobot(
+            governance.gate, browser, settings.acme,
+            requested_by=requested_by or settings.user, flow_run_id=run_id,
+            timeout_ms=settings.browser.timeout_ms,
+        )
+        results = [enter_invoice(robot, row) for row in rows]
+    summary = summarize(results, governance.reader.verify().describe())
+    get_run_logger().info("summary: %s", {k: v for k, v in summary.items() if k != "rows"})
+    return summary

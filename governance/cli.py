@@ -1,0 +1,223 @@
+"""`proctor`: one command line, a sub-command per area (policy, audit, approvals, run)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from audit import LedgerEntry, LedgerWriteError
+from governance.composition import Governance, build
+from governance.errors import ApprovalError, PolicyError
+from governance.policy_regorus import RegorusEngine, run_rego_tests
+from governance.settings import Settings
+
+app = typer.Typer(help="Proctor: robots propose, policy decides, people approve, the ledger "
+                       "remembers.", no_args_is_help=True)
+policy_app = typer.Typer(help="Evaluate and test the Rego policies.", no_args_is_help=True)
+audit_app = typer.Typer(help="Read and verify the ledger.", no_args_is_help=True)
+approvals_app = typer.Typer(help="The review queue: list, show, approve, reject.",
+                            no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
+app.add_typer(approvals_app, name="approvals")
+
+FLOWS = {"invoice-entry": "flows/invoice_entry.py:invoice_entry"}
+
+AsUser = Annotated[Optional[str], typer.Option("--as", help="your identity (default: PROCTOR_USER)")]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON lines")]
+
+
+def _governance() -> Governance:
+    return build(Settings())
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+# --- policy -------------------------------------------------------------------------------------
+
+@policy_app.command("eval")
+def policy_eval(
+    input_file: Annotated[Path, typer.Option("--input", help="JSON file: {action, context}")],
+    policy_dir: Annotated[Optional[Path], typer.Option(help="default: PROCTOR_POLICY_DIR")] = None,
+) -> None:
+    """Print the decision the policy gives for an input document."""
+    try:
+        document = json.loads(input_file.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        _fail(f"cannot read policy input {input_file}: {exc}", 2)
+    settings = Settings()
+    engine = RegorusEngine(policy_dir or settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
+    typer.echo(engine.decide(document).model_dump_json(indent=2))
+
+
+@policy_app.command("test")
+def policy_test(
+    policy_dir: Annotated[Optional[Path], typer.Option(help="default: PROCTOR_POLICY_DIR")] = None,
+) -> None:
+    """Run the Rego unit tests (rules named test_* in *_test.rego files)."""
+    try:
+        results = run_rego_tests(policy_dir or Settings().policy.dir)
+    except PolicyError as exc:
+        _fail(f"policies do not load: {exc}")
+    for result in results:
+        mark = "PASS" if result.passed else "FAIL"
+        typer.echo(f"{mark} {result.name}" + (f"  {result.detail}" if result.detail else ""))
+    failed = sum(not r.passed for r in results)
+    typer.echo(f"{len(results) - failed} passed, {failed} failed")
+    if failed or not results:
+        raise typer.Exit(1)
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 and name the first bad entry if anything was altered."""
+    result = _governance().reader.verify()
+    typer.echo(result.describe())
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("tail")
+def audit_tail(n: Annotated[int, typer.Option("-n", min=1)] = 20, as_json: AsJson = False) -> None:
+    """The last N entries."""
+    _print_entries(_governance().reader.tail(n), as_json)
+
+
+@audit_app.command("query")
+def audit_query(
+    flow_run: Annotated[Optional[str], typer.Option(help="flow run id")] = None,
+    action_kind: Annotated[Optional[str], typer.Option(help="e.g. acme.create_invoice")] = None,
+    actor: Annotated[Optional[str], typer.Option(help="e.g. robot:acme-payables, bob")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="event, e.g. approval.approved")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 1000,
+    as_json: AsJson = False,
+) -> None:
+    """Entries matching every filter given, oldest first."""
+    entries = _governance().reader.query(flow_run_id=flow_run, action_kind=action_kind,
+                                         actor=actor, kind=kind, limit=limit)
+    _print_entries(entries, as_json)
+
+
+def _print_entries(entries: list[LedgerEntry], as_json: bool) -> None:
+    for e in entries:
+        if as_json:
+            typer.echo(json.dumps({**e.model_dump(), "payload": e.data()}))
+        else:
+            what = e.action_kind or ""
+            typer.echo(f"{e.seq:>6} {e.recorded_at[:19]} {e.kind:<18} {e.actor:<22} {what:<26} "
+                       f"{_brief(e.data())}")
+
+
+def _brief(payload: dict[str, Any]) -> str:
+    shown = {k: v for k, v in payload.items() if k not in ("requested_by", "digest", "context")}
+    text = json.dumps(shown, ensure_ascii=False)
+    return text if len(text) <= 110 else text[:107] + "..."
+
+
+# --- approvals ----------------------------------------------------------------------------------
+
+@approvals_app.command("list")
+def approvals_list(
+    status: Annotated[str, typer.Option(help="pending, approved, rejected, expired or all")]
+    = "pending",
+    as_json: AsJson = False,
+) -> None:
+    """Requests in the queue (pending ones by default)."""
+    if status not in ("pending", "approved", "rejected", "expired", "all"):
+        _fail(f"unknown status {status!r}: use pending, approved, rejected, expired or all", 2)
+    requests = _governance().approvals.list(None if status == "all" else status)  # type: ignore[arg-type]
+    for r in requests:
+        if as_json:
+            typer.echo(json.dumps(_request_view(r)))
+        else:
+            params = r.action["params"]
+            typer.echo(f"{r.id}  {r.status:<8} {r.action_kind:<26} group={r.approver_group:<18} "
+                       f"by={r.requested_by:<8} {', '.join(r.reasons)}  "
+                       f"{params.get('invoice_number') or params.get('vendor', '')}")
+
+
+@approvals_app.command("show")
+def approvals_show(request_id: str) -> None:
+    """Everything an approver needs to decide on one request."""
+    governance = _governance()
+    try:
+        request = governance.approvals.get(request_id)
+    except ApprovalError as exc:
+        _fail(str(exc))
+    view = _request_view(request)
+    view["votes"] = [v.model_dump(mode="json") for v in governance.approvals.votes(request.id)]
+    typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
+
+
+@approvals_app.command("approve")
+def approvals_approve(request_id: str, as_user: AsUser = None,
+                      comment: Annotated[str, typer.Option(help="why")] = "") -> None:
+    """Approve a request (you cannot approve your own)."""
+    _vote(request_id, as_user, "approve", comment)
+
+
+@approvals_app.command("reject")
+def approvals_reject(request_id: str,
+                     comment: Annotated[str, typer.Option(help="why (required)")],
+                     as_user: AsUser = None) -> None:
+    """Reject a request, saying why."""
+    _vote(request_id, as_user, "reject", comment)
+
+
+def _vote(request_id: str, as_user: str | None, vote: str, comment: str) -> None:
+    governance = _governance()
+    who = as_user or governance.settings.user
+    try:
+        if vote == "approve":
+            request = governance.approvals.approve(request_id, who, comment)
+        else:
+            request = governance.approvals.reject(request_id, who, comment)
+    except (ApprovalError, LedgerWriteError) as exc:
+        _fail(f"refused: {exc}")
+    typer.echo(f"{request.id}: {request.status} ({vote} by {who})")
+
+
+def _request_view(request: Any) -> dict[str, Any]:
+    return {
+        "id": request.id, "status": request.status, "action_kind": request.action_kind,
+        "action": request.action, "action_digest": request.action_digest,
+        "reasons": request.reasons, "approver_group": request.approver_group,
+        "quorum": request.quorum, "requested_by": request.requested_by,
+        "flow_run_id": request.flow_run_id, "policy_revision": request.policy_revision,
+        "created_at": request.created_at.isoformat(), "expires_at": request.expires_at.isoformat(),
+    }
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+@app.command("run")
+def run(
+    flow_name: Annotated[str, typer.Argument(help=f"one of: {', '.join(FLOWS)}")],
+    workbook: Annotated[Path, typer.Option(help="the invoices workbook (.xlsx)")],
+    as_user: AsUser = None,
+) -> None:
+    """Run a flow here, now (Prefect tracks it; approvals pause it)."""
+    if flow_name not in FLOWS:
+        _fail(f"unknown flow {flow_name!r}: use one of {', '.join(FLOWS)}", 2)
+    from prefect.flows import load_flow_from_entrypoint
+
+    flow_ = load_flow_from_entrypoint(str(Path(__file__).parent.parent / FLOWS[flow_name]))
+    summary = flow_(workbook=str(workbook), requested_by=as_user)
+    typer.echo(json.dumps(summary, indent=2))
+
+
+def main() -> None:
+    app(prog_name="proctor")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Errors of the governance layer.
+
+    GovernanceError
+    ├── PolicyError            the policy could not be loaded or evaluated (callers deny)
+    ├── ApprovalError          an approval command was refused
+    │   ├── SelfApprovalError      the approver is the requester or the robot itself
+    │   ├── ApprovalNotPending     the request was already resolved, expired or used
+    │   └── ApprovalMismatch       the approval belongs to a different action
+    └── RobotError             raised by a robot's effect
+        ├── BusinessRuleError      the application said no (duplicate, validation): don't retry
+        └── ApplicationError       timeout, crash, 5xx: retry with a fresh session
+
+Ledger failures are `audit.LedgerWriteError`: the Gate lets them through, so nothing happens
+that was not first recorded.
+"""
+
+from __future__ import annotations
+
+
+class GovernanceError(Exception):
+    """Base class of this package's errors."""
+
+
+class PolicyError(GovernanceError):
+    """The policy engine failed; the Gate turns this into a deny."""
+
+
+class ApprovalError(GovernanceError):
+    """An approval command was refused; the message says why."""
+
+
+class SelfApprovalError(ApprovalError):
+    """Separation of duties: nobody approves their own request."""
+
+
+class ApprovalNotPending(ApprovalError):
+    """The request is no longer open for votes or use."""
+
+
+class ApprovalMismatch(ApprovalError):
+    """The approval was given for another action (its digest differs)."""
+
+
+class RobotError(GovernanceError):
+    """Raised by a robot's effect."""
+
+
+class BusinessRuleError(RobotError):
+    """The application refused the transaction for a business reason; retrying cannot help."""
+
+
+class ApplicationError(RobotError):
+    """The application or its infrastructure failed; a retry with a fresh session may help."""

@@ -1,0 +1,129 @@
+"""The Gate: the interceptor every side effect of a robot passes through.
+
+    outcome = gate.submit(action, perform=robot_effect)
+
+1. replay   : a business transaction already recorded as done is not done again
+2. policy   : the engine decides; anything unclear is a deny
+3. ledger   : proposal and decision are appended (with the policy revision)
+4. approval : if required, a request bound to the action's digest; wait; read the store
+5. execute  : 'started' is durable before the effect runs; then 'succeeded' or 'failed'
+
+A ledger write that fails raises `audit.LedgerWriteError` and stops the action before it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from audit import LedgerReader, LedgerWriter
+from governance.approvals import Approvals
+from governance.errors import ApprovalError, BusinessRuleError
+from governance.models import Action, Decision, Outcome, OutcomeStatus
+from governance.policy import PolicyEngine
+from governance.waiting import ApprovalWaiter
+
+Effect = Callable[[Action], dict[str, Any]]
+
+
+class Gate:
+    """Decides, records, waits for people, and only then lets the robot act."""
+
+    def __init__(
+        self,
+        policy: PolicyEngine,
+        writer: LedgerWriter,
+        reader: LedgerReader,
+        approvals: Approvals,
+        waiter: ApprovalWaiter,
+    ) -> None:
+        self.policy = policy
+        self._writer = writer
+        self._reader = reader
+        self._approvals = approvals
+        self._waiter = waiter
+
+    def submit(self, action: Action, perform: Effect) -> Outcome:
+        """Take `action` through policy, ledger and approval, then call `perform(action)`."""
+        replay = self._replay(action)
+        if replay is not None:
+            return replay
+        self._record(action, "action.proposed", {
+            "params": action.params, "context": action.context, "digest": action.digest(),
+        })
+        decision = self.policy.decide(action.policy_input())
+        self._record(action, "policy.decided", decision.model_dump(), actor="policy")
+        if decision.outcome == "deny":
+            return _outcome(action, "denied", decision, message=", ".join(decision.reasons))
+        approval_id = None
+        if decision.outcome == "require_approval":
+            refusal, approval_id = self._await_approval(action, decision)
+            if refusal is not None:
+                return refusal
+        return self._execute(action, perform, decision, approval_id)
+
+    def _replay(self, action: Action) -> Outcome | None:
+        if not action.idempotency_key:
+            return None
+        last = self._reader.last_outcome(action.idempotency_key)
+        if last is None or last.kind == "action.failed":
+            return None
+        if last.kind == "action.succeeded":
+            return _outcome(action, "already_done", result=last.data().get("result", {}),
+                            message=f"done earlier (ledger entry {last.seq})")
+        # 'started' with no outcome: the effect may or may not have happened. Do not repeat it.
+        self._record(action, "action.in_doubt", {"started_entry": last.seq})
+        return _outcome(action, "in_doubt", message=(
+            f"an earlier attempt started (ledger entry {last.seq}) and has no recorded outcome; "
+            "check the application and record the result before running it again"))
+
+    def _await_approval(
+        self, action: Action, decision: Decision
+    ) -> tuple[Outcome | None, str]:
+        request = self._approvals.open(action, decision)
+        self._waiter.wait(request)
+        request = self._approvals.expire_if_due(request.id)  # the store decides, not the waker
+        if request.status in ("rejected", "expired"):
+            status: OutcomeStatus = "rejected" if request.status == "rejected" else "expired"
+            return _outcome(action, status, decision, request.id,
+                            message=f"approval {request.status}"), request.id
+        try:
+            self._approvals.use(request.id, action)
+        except ApprovalError as exc:
+            return _outcome(action, "denied", decision, request.id, message=str(exc)), request.id
+        return None, request.id
+
+    def _execute(self, action: Action, perform: Effect, decision: Decision,
+                 approval_id: str | None) -> Outcome:
+        self._record(action, "action.started", {"approval_id": approval_id})
+        try:
+            result = perform(action)
+        except BusinessRuleError as exc:
+            self._record(action, "action.failed", {"error": str(exc), "business": True})
+            return _outcome(action, "failed", decision, approval_id, message=str(exc))
+        except Exception as exc:
+            self._record(action, "action.failed", {
+                "error": f"{type(exc).__name__}: {exc}", "business": False})
+            raise
+        self._record(action, "action.succeeded", {"result": result})
+        return _outcome(action, "succeeded", decision, approval_id, result=result)
+
+    def _record(self, action: Action, kind: str, payload: dict[str, Any],
+                actor: str | None = None) -> None:
+        self._writer.append(
+            kind,
+            actor=actor or action.actor,
+            payload={"requested_by": action.requested_by, **payload},
+            flow_run_id=action.flow_run_id,
+            action_id=action.id,
+            action_kind=action.kind,
+            idempotency_key=action.idempotency_key,
+        )
+
+
+def _outcome(action: Action, status: OutcomeStatus, decision: Decision | None = None,
+             approval_id: str | None = None, *, result: dict[str, Any] | None = None,
+             message: str = "") -> Outcome:
+    return Outcome(status=status, action_id=action.id, action_kind=action.kind,
+                   decision=decision, approval_id=approval_id, result=result or {},
+                   message=message)

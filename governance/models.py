@@ -1,0 +1,113 @@
+"""The domain: what a robot proposes (`Action`), what policy says (`Decision`), what happened
+(`Outcome`)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from audit import canonical_json
+
+DecisionOutcome = Literal["allow", "deny", "require_approval"]
+OutcomeStatus = Literal[
+    "succeeded", "failed", "denied", "rejected", "expired", "already_done", "in_doubt"
+]
+
+
+class Action(BaseModel):
+    """One side effect a robot wants to carry out, described before it happens.
+
+    `params` say exactly what will be done and are what an approval is bound to; `context` holds
+    facts gathered for the policy (e.g. whether the invoice number already exists in the app).
+
+        Action(kind="acme.create_invoice", target="acme-payables", actor="robot:acme",
+               requested_by="alice", params={"invoice_number": "INV-1", "amount": "10.00"})
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid4().hex)
+    kind: str = Field(min_length=1, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    target: str = Field(min_length=1, description="the application acted on")
+    actor: str = Field(min_length=1, description="the robot's service identity")
+    requested_by: str = Field(min_length=1, description="the person the robot acts for")
+    params: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    flow_run_id: str | None = None
+    idempotency_key: str | None = None
+
+    @field_validator("params", "context")
+    @classmethod
+    def _json_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+        canonical_json(value)  # raises TypeError on anything JSON cannot hold
+        return value
+
+    def digest(self) -> str:
+        """SHA-256 over exactly what will be done, for whom and in which run.
+
+        Any change to a parameter, even an invisible character, gives another digest.
+        """
+        bound = {
+            "kind": self.kind,
+            "target": self.target,
+            "actor": self.actor,
+            "requested_by": self.requested_by,
+            "params": self.params,
+            "flow_run_id": self.flow_run_id,
+            "idempotency_key": self.idempotency_key,
+        }
+        return hashlib.sha256(canonical_json(bound).encode("utf-8")).hexdigest()
+
+    def policy_input(self) -> dict[str, Any]:
+        """The document the policy evaluates."""
+        action = self.model_dump(exclude={"context"})
+        return {"action": action, "context": self.context}
+
+
+class Decision(BaseModel):
+    """What the policy said about one action, and under which policy revision."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: DecisionOutcome
+    reasons: list[str] = Field(default_factory=list)
+    approver_group: str | None = None
+    quorum: int = Field(default=0, ge=0)
+    expires_in_s: int | None = Field(default=None, gt=0)
+    policy_revision: str = ""
+
+    @model_validator(mode="after")
+    def _approval_is_complete(self) -> Decision:
+        if self.outcome == "require_approval":
+            if not self.approver_group or self.quorum < 1 or self.expires_in_s is None:
+                raise ValueError(
+                    "require_approval needs approver_group, quorum >= 1 and expires_in_s"
+                )
+        return self
+
+    @classmethod
+    def deny(cls, reason: str, policy_revision: str = "") -> Decision:
+        """A fail-closed decision; used whenever the engine cannot give a clear answer."""
+        return cls(outcome="deny", reasons=[reason], policy_revision=policy_revision)
+
+
+class Outcome(BaseModel):
+    """What the Gate did with an action."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: OutcomeStatus
+    action_id: str
+    action_kind: str
+    decision: Decision | None = None
+    approval_id: str | None = None
+    result: dict[str, Any] = Field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def done(self) -> bool:
+        """True when the effect happened (now or in an earlier run)."""
+        return self.status in ("succeeded", "already_done")

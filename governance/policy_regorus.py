@@ -1,0 +1,147 @@
+"""Rego evaluated in process by regorus (PyPI `celine-regorus`).
+
+    engine = RegorusEngine(Path("policies"))
+    engine.decide({"action": {...}, "context": {...}})   # -> Decision, never raises
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regorus
+from pydantic import ValidationError
+
+from governance.errors import PolicyError
+from governance.models import Decision
+from governance.policy import data_files, policy_files, policy_revision, test_files
+
+ENTRYPOINT = "data.proctor.decision"
+_TEST_RULE = re.compile(r"^\s*(test_[A-Za-z0-9_]+)\b", re.MULTILINE)
+
+
+class RegorusEngine:
+    """Loads every `.rego` and `data.json` under `policy_dir` once and decides with them.
+
+    Fail closed: a load error, an evaluation error, an undefined or malformed result, or an
+    evaluation slower than `timeout_ms` gives a deny whose reason names the failure.
+    """
+
+    def __init__(self, policy_dir: Path, *, timeout_ms: float = 250, entrypoint: str = ENTRYPOINT):
+        self.policy_dir = Path(policy_dir)
+        self.timeout_ms = timeout_ms
+        self.entrypoint = entrypoint
+        self._lock = threading.Lock()
+        self._revision = policy_revision(self.policy_dir) if self.policy_dir.is_dir() else ""
+        self._engine: regorus.Engine | None = None
+        self._load_error: str | None = None
+        try:
+            self._engine = load_engine(self.policy_dir, policy_files(self.policy_dir))
+        except PolicyError as exc:
+            self._load_error = str(exc)
+
+    @property
+    def revision(self) -> str:
+        return self._revision
+
+    def decide(self, policy_input: dict[str, Any]) -> Decision:
+        if self._engine is None:
+            return Decision.deny(f"policy_load_error: {self._load_error}", self._revision)
+        started = time.perf_counter()
+        try:
+            raw = self._evaluate(policy_input)
+        except PolicyError as exc:
+            return Decision.deny(f"policy_error: {exc}", self._revision)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if elapsed_ms > self.timeout_ms:
+            return Decision.deny(
+                f"policy_timeout: took {elapsed_ms:.1f} ms, limit {self.timeout_ms} ms",
+                self._revision,
+            )
+        return self._to_decision(raw)
+
+    def _evaluate(self, policy_input: dict[str, Any]) -> Any:
+        assert self._engine is not None
+        with self._lock:
+            try:
+                self._engine.set_input_json(json.dumps(policy_input))
+                return json.loads(self._engine.eval_rule_as_json(self.entrypoint))
+            except (RuntimeError, ValueError, TypeError) as exc:
+                raise PolicyError(_first_line(exc)) from exc
+
+    def _to_decision(self, raw: Any) -> Decision:
+        if not isinstance(raw, dict):
+            return Decision.deny(f"policy_undefined: {self.entrypoint} gave {raw!r}", self._revision)
+        try:
+            return Decision.model_validate({**raw, "policy_revision": self._revision})
+        except ValidationError as exc:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            return Decision.deny(f"policy_output_invalid: {problem}", self._revision)
+
+
+def load_engine(policy_dir: Path, modules: list[Path]) -> regorus.Engine:
+    """A regorus engine holding `modules` and every data file; raises `PolicyError`."""
+    if not policy_dir.is_dir():
+        raise PolicyError(f"policy directory {policy_dir} does not exist")
+    if not modules:
+        raise PolicyError(f"no .rego files under {policy_dir}")
+    engine = regorus.Engine()
+    for path in modules:
+        try:
+            engine.add_policy(path.relative_to(policy_dir).as_posix(), path.read_text("utf-8"))
+        except RuntimeError as exc:
+            raise PolicyError(f"{path.name}: {_first_line(exc)}") from exc
+    for path in data_files(policy_dir):
+        try:
+            engine.add_data_json(path.read_text("utf-8"))
+        except (RuntimeError, ValueError) as exc:
+            raise PolicyError(f"{path.name}: {_first_line(exc)}") from exc
+    return engine
+
+
+@dataclass(frozen=True)
+class RegoTestResult:
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+def run_rego_tests(policy_dir: Path) -> list[RegoTestResult]:
+    """Run every `test_*` rule of every `*_test.rego` file (what `opa test` does).
+
+    A test passes when its rule evaluates to true; false, undefined or an error fails it.
+    """
+    tests = test_files(policy_dir)
+    engine = load_engine(policy_dir, policy_files(policy_dir) + tests)
+    results = []
+    for path in tests:
+        package = _package_of(path.read_text("utf-8"))
+        for rule in dict.fromkeys(_TEST_RULE.findall(path.read_text("utf-8"))):
+            results.append(_run_one(engine, f"data.{package}.{rule}", f"{path.name}::{rule}"))
+    return results
+
+
+def _run_one(engine: regorus.Engine, path: str, name: str) -> RegoTestResult:
+    try:
+        value = json.loads(engine.eval_rule_as_json(path))
+    except RuntimeError as exc:
+        return RegoTestResult(name, False, _first_line(exc))
+    return RegoTestResult(name, value is True, "" if value is True else f"got {value!r}")
+
+
+def _package_of(source: str) -> str:
+    match = re.search(r"^\s*package\s+([A-Za-z0-9_.]+)", source, re.MULTILINE)
+    if not match:
+        raise PolicyError("test file has no package declaration")
+    return match.group(1)
+
+
+def _first_line(exc: BaseException) -> str:
+    # regorus appends a Rust stack trace to its messages; keep what a person needs.
+    text = str(exc).split("Stack backtrace:")[0].strip()
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())[:500]

@@ -1,0 +1,1 @@
+"""Robots: browser sessions, the Acme Payables robot, and invoice input from Excel."""
