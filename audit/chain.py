@@ -42,7 +42,7 @@ def entry_hash(fields: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Verification:
-    """The result of checking a chain: `ok`, how many entries were checked, and the first bad one."""
+    """The result of checking a chain: `ok`, entries checked, and the first bad one."""
 
     ok: bool
     checked: int

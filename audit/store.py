@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 from sqlalchemy import event
@@ -37,10 +38,9 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        try:
+        # A read-only database keeps the journal mode it was created with.
+        with contextlib.suppress(sqlite3.OperationalError):
             cursor.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError:
-            pass  # a read-only database keeps the journal mode it was created with
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 

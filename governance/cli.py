@@ -27,7 +27,9 @@ app.add_typer(approvals_app, name="approvals")
 
 FLOWS = {"invoice-entry": "flows/invoice_entry.py:invoice_entry"}
 
-AsUser = Annotated[Optional[str], typer.Option("--as", help="your identity (default: PROCTOR_USER)")]
+AsUser = Annotated[
+    Optional[str], typer.Option("--as", help="your identity (default: PROCTOR_USER)")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON lines")]
 
 
@@ -204,6 +206,7 @@ def run(
     flow_name: Annotated[str, typer.Argument(help=f"one of: {', '.join(FLOWS)}")],
     workbook: Annotated[Path, typer.Option(help="the invoices workbook (.xlsx)")],
     as_user: AsUser = None,
+    summary: Annotated[Optional[Path], typer.Option(help="also write the summary here")] = None,
 ) -> None:
     """Run a flow here, now (Prefect tracks it; approvals pause it)."""
     if flow_name not in FLOWS:
@@ -211,8 +214,11 @@ def run(
     from prefect.flows import load_flow_from_entrypoint
 
     flow_ = load_flow_from_entrypoint(str(Path(__file__).parent.parent / FLOWS[flow_name]))
-    summary = flow_(workbook=str(workbook), requested_by=as_user)
-    typer.echo(json.dumps(summary, indent=2))
+    result = flow_(workbook=str(workbook), requested_by=as_user)
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    if summary is not None:
+        summary.write_text(text, "utf-8")
+    typer.echo(text)
 
 
 def main() -> None:

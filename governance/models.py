@@ -81,11 +81,9 @@ class Decision(BaseModel):
 
     @model_validator(mode="after")
     def _approval_is_complete(self) -> Decision:
-        if self.outcome == "require_approval":
-            if not self.approver_group or self.quorum < 1 or self.expires_in_s is None:
-                raise ValueError(
-                    "require_approval needs approver_group, quorum >= 1 and expires_in_s"
-                )
+        complete = self.approver_group and self.quorum >= 1 and self.expires_in_s is not None
+        if self.outcome == "require_approval" and not complete:
+            raise ValueError("require_approval needs approver_group, quorum >= 1 and expires_in_s")
         return self
 
     @classmethod

@@ -76,7 +76,8 @@ class RegorusEngine:
 
     def _to_decision(self, raw: Any) -> Decision:
         if not isinstance(raw, dict):
-            return Decision.deny(f"policy_undefined: {self.entrypoint} gave {raw!r}", self._revision)
+            reason = f"policy_undefined: {self.entrypoint} gave {raw!r}"
+            return Decision.deny(reason, self._revision)
         try:
             return Decision.model_validate({**raw, "policy_revision": self._revision})
         except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""The ledger on real SQLite: durable appends, a hash chain that catches edits, fail-closed writes."""
+"""The ledger on real SQLite: durable appends, a chain that catches edits, fail-closed writes."""
 
 from __future__ import annotations
 

@@ -54,7 +54,8 @@ def test_limits_live_in_data_and_change_the_revision(policy_dir: Path) -> None:
 
 
 def test_syntax_error_denies(policy_dir: Path) -> None:
-    (policy_dir / "broken.rego").write_text("package proctor\nimport rego.v1\nallow contains x if {")
+    broken = "package proctor\nimport rego.v1\nallow contains x if {"
+    (policy_dir / "broken.rego").write_text(broken)
     decision = RegorusEngine(policy_dir).decide(payment("10.00"))
     assert decision.outcome == "deny"
     assert decision.reasons[0].startswith("policy_load_error: broken.rego")

@@ -1,0 +1,134 @@
+"""`make demo`: the whole product, once, unattended.
+
+Starts a Prefect server and Acme Payables, runs the invoice-entry flow as alice, plays bob and
+carol (approvers) through the `proctor` CLI (bob approves the large payment, carol rejects the
+bank-account change), then prints what happened and verifies the ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from demo.services import acme_app, prefect_env, prefect_server
+from demo.workbook import write_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCTOR = [sys.executable, "-m", "governance.cli"]
+
+# Who decides what in the demo: (action kind, approver, vote)
+SCRIPT = {
+    "acme.release_payment": ("bob", "approve", "large but expected: lab equipment order"),
+    "acme.change_bank_account": ("carol", "reject", "bank change not confirmed by phone"),
+}
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def proctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PROCTOR, *args], env=env, capture_output=True, text=True, cwd=ROOT)
+
+
+def play_approvers(env: dict[str, str], flow: subprocess.Popen, timeout_s: float) -> None:
+    """Act on each request as it reaches the queue, until the flow run ends."""
+    handled: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    while flow.poll() is None and time.monotonic() < deadline:
+        listing = proctor(env, "approvals", "list", "--json")
+        for line in filter(None, listing.stdout.splitlines()):
+            request = json.loads(line)
+            if request["id"] in handled:
+                continue
+            handled.add(request["id"])
+            _decide(env, request)
+        time.sleep(0.5)
+
+
+def _decide(env: dict[str, str], request: dict[str, Any]) -> None:
+    who, vote, comment = SCRIPT.get(request["action_kind"], ("bob", "reject", "not expected"))
+    params = request["action"]["params"]
+    say(f"  [{who}] sees {request['action_kind']} "
+        f"{params.get('invoice_number') or params.get('vendor')} "
+        f"({', '.join(request['reasons'])}, group {request['approver_group']})")
+    # The requester tries first: separation of duties must refuse it.
+    selfie = proctor(env, "approvals", "approve", request["id"], "--as", request["requested_by"])
+    say(f"  [{request['requested_by']}] tries to approve it herself: "
+        f"{(selfie.stderr or selfie.stdout).strip().splitlines()[0]}")
+    result = proctor(env, "approvals", vote, request["id"], "--as", who, "--comment", comment)
+    say(f"  [{who}] {vote}s: {(result.stdout or result.stderr).strip()}")
+
+
+def print_summary(summary: dict[str, Any], verify: subprocess.CompletedProcess[str]) -> None:
+    say("\nRows:")
+    for row in summary["rows"]:
+        say(f"  row {row['row']:>2} {row['invoice_number']:<9} {row['vendor']:<22} "
+            f"{row['status']:<9} {' | '.join(row['steps'][1:])}")
+    say("\nSummary")
+    for label, key in (("invoices entered", "entered"), ("denied by policy", "denied"),
+                       ("approved by a person", "approved"), ("rejected by a person", "rejected"),
+                       ("failed", "failed"), ("already done earlier", "already_done")):
+        say(f"  {label:<22} {summary[key]}")
+    say(f"  {'proctor audit verify':<22} {verify.stdout.strip()} (exit {verify.returncode})")
+
+
+def run(workdir: Path, keep: bool) -> int:
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    workbook = write_workbook(workdir / "invoices.xlsx")
+    say(f"Demo workbook: {workbook} (7 invoices, 3 of them tricky)")
+    say("Starting Prefect server (SQLite) and Acme Payables ...")
+    with prefect_server(workdir / "prefect") as api, acme_app(workdir / "acme.db") as acme:
+        say(f"  Prefect API  {api}\n  Acme app     {acme}")
+        env = {**prefect_env(workdir / "prefect", api),
+               "PROCTOR_LEDGER_URL": f"sqlite:///{workdir / 'proctor.db'}",
+               "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
+        say("\nalice runs the invoice-entry flow; bob and carol watch the review queue:")
+        out = workdir / "summary.json"
+        with (workdir / "flow.log").open("w") as log:
+            flow = subprocess.Popen(
+                [*PROCTOR, "run", "invoice-entry", "--workbook", str(workbook), "--as", "alice",
+                 "--summary", str(out)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            play_approvers(env, flow, timeout_s=600)
+            code = flow.wait(timeout=60)
+        if code != 0:
+            say((workdir / "flow.log").read_text()[-3000:])
+            say(f"the flow failed (exit {code}); log: {workdir / 'flow.log'}")
+            return code
+        print_summary(json.loads(out.read_text()), proctor(env, "audit", "verify"))
+        say(f"\nLedger: PROCTOR_LEDGER_URL=sqlite:///{workdir / 'proctor.db'} proctor audit tail")
+        if keep:
+            say("Services keep running; Ctrl-C to stop.")
+            _sleep_forever()
+    return 0
+
+
+def _sleep_forever() -> None:
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".proctor" / "demo")
+    parser.add_argument("--keep-running", action="store_true",
+                        help="leave the Prefect UI and the app up after the run")
+    args = parser.parse_args()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    sys.exit(run(args.workdir, args.keep_running))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Start and stop the real services the demo and the end-to-end tests need, as processes:
+a Prefect server (on SQLite) and the Acme Payables app."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class ServiceError(RuntimeError):
+    """A service did not come up; the message points at its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
+    """Environment for Prefect processes: a private home, no analytics (no network here)."""
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING")}
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return env
+
+
+@contextmanager
+def prefect_server(home: Path, port: int | None = None, timeout_s: float = 90) -> Iterator[str]:
+    """A local Prefect server on SQLite under `home`; yields its API URL."""
+    port = port or free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+               "--port", str(port)]
+    with _process(command, prefect_env(home), home / "server.log"):
+        api = f"http://127.0.0.1:{port}/api"
+        _wait_http(f"{api}/health", timeout_s, home / "server.log")
+        yield api
+
+
+@contextmanager
+def acme_app(db: Path, port: int | None = None, *, layout: str = "classic", slow_ms: int = 0,
+             log: Path | None = None, timeout_s: float = 30) -> Iterator[str]:
+    """The Acme Payables demo app on its own SQLite file (reset first); yields its base URL."""
+    port = port or free_port()
+    log = log or db.with_suffix(".log")
+    command = [sys.executable, "-m", "demo.acme", "--host", "127.0.0.1", "--port", str(port),
+               "--db", str(db), "--reset", "--layout", layout, "--slow-ms", str(slow_ms)]
+    with _process(command, dict(os.environ), log):
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(f"{url}/login", timeout_s, log)
+        yield url
+
+
+@contextmanager
+def _process(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   cwd=Path(__file__).resolve().parent.parent,
+                                   start_new_session=True)
+    try:
+        yield process
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _wait_http(url: str, timeout_s: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+    raise ServiceError(f"{url} did not answer within {timeout_s:.0f} s; log {log}:\n{tail}")

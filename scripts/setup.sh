@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Proctor needs on a fresh Debian 12 machine, skipping what is already there:
+# Debian's Chromium, a virtualenv in .venv with the CPU build of PyTorch and the project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ] && [ -z "${PROCTOR_BROWSER_EXECUTABLE:-}" ]; then
+  echo "== installing Chromium (Debian package)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+stamp=.venv/.proctor-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "== creating .venv and installing Python packages (first run takes a few minutes)"
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  # The CPU build from this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
+  .venv/bin/pip install -q "torch==2.13.0"
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
