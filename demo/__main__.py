@@ -80,6 +80,30 @@ def print_summary(summary: dict[str, Any], verify: subprocess.CompletedProcess[s
     say(f"  {'proctor audit verify':<22} {verify.stdout.strip()} (exit {verify.returncode})")
 
 
+def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
+    """Environment for every process of the demo: one ledger, one app, one Prefect server."""
+    return {**prefect_env(workdir / "prefect", api),
+            "PROCTOR_LEDGER_URL": f"sqlite:///{workdir / 'proctor.db'}",
+            "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
+
+
+def run_flow(env: dict[str, str], workbook: Path, workdir: Path) -> dict[str, Any]:
+    """Run invoice-entry as alice while bob and carol work the queue; the flow's summary."""
+    out = workdir / "summary.json"
+    out.unlink(missing_ok=True)
+    log_path = workdir / "flow.log"
+    with log_path.open("a") as log:
+        flow = subprocess.Popen(
+            [*PROCTOR, "run", "invoice-entry", "--workbook", str(workbook), "--as", "alice",
+             "--summary", str(out)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        play_approvers(env, flow, timeout_s=600)
+        code = flow.wait(timeout=60)
+    if code != 0:
+        tail = log_path.read_text()[-3000:]
+        raise RuntimeError(f"the flow failed (exit {code}); log {log_path}:\n{tail}")
+    return json.loads(out.read_text())
+
+
 def run(workdir: Path, keep: bool) -> int:
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -89,27 +113,20 @@ def run(workdir: Path, keep: bool) -> int:
     say("Starting Prefect server (SQLite) and Acme Payables ...")
     with prefect_server(workdir / "prefect") as api, acme_app(workdir / "acme.db") as acme:
         say(f"  Prefect API  {api}\n  Acme app     {acme}")
-        env = {**prefect_env(workdir / "prefect", api),
-               "PROCTOR_LEDGER_URL": f"sqlite:///{workdir / 'proctor.db'}",
-               "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
+        env = demo_env(workdir, api, acme)
         say("\nalice runs the invoice-entry flow; bob and carol watch the review queue:")
-        out = workdir / "summary.json"
-        with (workdir / "flow.log").open("w") as log:
-            flow = subprocess.Popen(
-                [*PROCTOR, "run", "invoice-entry", "--workbook", str(workbook), "--as", "alice",
-                 "--summary", str(out)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-            play_approvers(env, flow, timeout_s=600)
-            code = flow.wait(timeout=60)
-        if code != 0:
-            say((workdir / "flow.log").read_text()[-3000:])
-            say(f"the flow failed (exit {code}); log: {workdir / 'flow.log'}")
-            return code
-        print_summary(json.loads(out.read_text()), proctor(env, "audit", "verify"))
+        try:
+            summary = run_flow(env, workbook, workdir)
+        except RuntimeError as exc:
+            say(str(exc))
+            return 1
+        verify = proctor(env, "audit", "verify")
+        print_summary(summary, verify)
         say(f"\nLedger: PROCTOR_LEDGER_URL=sqlite:///{workdir / 'proctor.db'} proctor audit tail")
         if keep:
             say("Services keep running; Ctrl-C to stop.")
             _sleep_forever()
-    return 0
+    return 0 if verify.returncode == 0 else 1
 
 
 def _sleep_forever() -> None:

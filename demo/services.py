@@ -48,13 +48,15 @@ def prefect_server(home: Path, port: int | None = None, timeout_s: float = 90) -
 
 
 @contextmanager
-def acme_app(db: Path, port: int | None = None, *, layout: str = "classic", slow_ms: int = 0,
-             log: Path | None = None, timeout_s: float = 30) -> Iterator[str]:
-    """The Acme Payables demo app on its own SQLite file (reset first); yields its base URL."""
+def acme_app(db: Path, port: int | None = None, *, reset: bool = True, layout: str = "classic",
+             slow_ms: int = 0, timeout_s: float = 30) -> Iterator[str]:
+    """The Acme Payables demo app on its own SQLite file; yields its base URL."""
     port = port or free_port()
-    log = log or db.with_suffix(".log")
+    log = db.with_suffix(".log")
     command = [sys.executable, "-m", "demo.acme", "--host", "127.0.0.1", "--port", str(port),
-               "--db", str(db), "--reset", "--layout", layout, "--slow-ms", str(slow_ms)]
+               "--db", str(db), "--layout", layout, "--slow-ms", str(slow_ms)]
+    if reset:
+        command.append("--reset")
     with _process(command, dict(os.environ), log):
         url = f"http://127.0.0.1:{port}"
         _wait_http(f"{url}/login", timeout_s, log)

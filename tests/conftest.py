@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from governance.composition import Governance, build
-from governance.settings import ApprovalSettings, LedgerSettings, PolicySettings, Settings
+from governance.settings import (
+    ApprovalSettings,
+    BrowserSettings,
+    LedgerSettings,
+    PolicySettings,
+    Settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -35,3 +41,16 @@ def settings(tmp_path: Path, policy_dir: Path) -> Settings:
 @pytest.fixture
 def governance(settings: Settings) -> Governance:
     return build(settings, resume_runs=False)
+
+
+CHROMIUM = Path(BrowserSettings().executable or "/usr/bin/chromium")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip, with the reason, tests whose service this machine lacks (CI here has them all)."""
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    for item in items:
+        if "chromium" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,98 @@
+"""The Acme Payables robot in real Chromium against the real app, with the Gate in between."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from demo.acme import AcmeConfig, list_invoices, list_vendors
+from demo.acme.server import serve
+from governance.composition import Governance
+from governance.settings import AcmeSettings, BrowserSettings
+from robots.acme import AcmePayablesRobot
+from robots.browser import launch
+from robots.invoices import InvoiceRow
+
+pytestmark = pytest.mark.chromium
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launch(BrowserSettings()) as browser:
+        yield browser
+
+
+def row(number: str = "INV-9001", vendor: str = "Initech GmbH", amount: str = "120.00",
+        iban: str = "DE02120300000000202051") -> InvoiceRow:
+    return InvoiceRow(row=2, invoice_number=number, vendor=vendor, vendor_iban=iban,
+                      amount=amount, currency="EUR", issue_date="2026-11-01",
+                      due_date="2026-12-01", description="Robot test")
+
+
+def robot(governance: Governance, browser: Browser, url: str) -> AcmePayablesRobot:
+    return AcmePayablesRobot(governance.gate, browser, AcmeSettings(url=url),
+                             requested_by="alice", flow_run_id=None, timeout_ms=10_000)
+
+
+@pytest.mark.parametrize("layout", ["classic", "alternate"])
+def test_robot_enters_and_releases_on_either_layout(governance: Governance, browser: Browser,
+                                                    tmp_path: Path, layout: str) -> None:
+    db = tmp_path / "acme.db"
+    with serve(AcmeConfig(db_path=db, layout=layout)) as url:
+        result = robot(governance, browser, url).enter_invoice(row())
+    assert result.status == "entered", result.summary()
+    [invoice] = list_invoices(db)
+    assert (invoice["invoice_number"], invoice["vendor"], invoice["status"]) == (
+        "INV-9001", "Initech GmbH", "released")
+    assert governance.reader.verify().ok
+
+
+def test_denied_invoice_never_reaches_the_app(governance: Governance, browser: Browser,
+                                              tmp_path: Path) -> None:
+    db = tmp_path / "acme.db"
+    with serve(AcmeConfig(db_path=db)) as url:
+        result = robot(governance, browser, url).enter_invoice(row(amount="300000.00"))
+    assert result.status == "denied"
+    assert list_invoices(db) == []
+    assert "action.started" not in {e.kind for e in governance.reader.query(
+        action_kind="acme.create_invoice")}
+
+
+def test_bank_change_waits_for_treasury_and_is_made_once_approved(
+        governance: Governance, browser: Browser, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    def treasury() -> None:
+        for _ in range(400):
+            pending = governance.approvals.list("pending")
+            if pending:
+                governance.approvals.approve(pending[0].id, "carol")
+                return
+            time.sleep(0.05)
+
+    db = tmp_path / "acme.db"
+    approver = threading.Thread(target=treasury)
+    approver.start()
+    with serve(AcmeConfig(db_path=db)) as url:
+        result = robot(governance, browser, url).enter_invoice(
+            row(iban="DE89370400440532013000"))
+    approver.join()
+    assert result.status == "entered", result.summary()
+    initech = next(v for v in list_vendors(db) if v["name"] == "Initech GmbH")
+    assert initech["iban"] == "DE89370400440532013000"
+
+
+def test_app_refusal_is_a_business_failure(governance: Governance, browser: Browser,
+                                           tmp_path: Path) -> None:
+    # The app refuses an impossible date; the policy had no reason to. Recorded, not retried.
+    db = tmp_path / "acme.db"
+    bad = row().model_copy(update={"due_date": "2026-02-30"})
+    with serve(AcmeConfig(db_path=db)) as url:
+        result = robot(governance, browser, url).enter_invoice(bad)
+    assert result.status == "failed"
+    assert "Acme Payables said" in result.steps[-1].message
+    assert list_invoices(db) == []

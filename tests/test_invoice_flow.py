@@ -1,0 +1,96 @@
+"""End to end, all real: a Prefect server, the Acme Payables app, Chromium, regorus, SQLite.
+
+This is `make demo` with assertions: alice runs the flow, bob approves the large payment and
+carol rejects the bank-account change through the CLI; then the same workbook runs again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audit import LedgerReader, open_engine
+from demo.__main__ import demo_env, run_flow
+from demo.acme import list_invoices, list_vendors
+from demo.services import acme_app, prefect_server
+from demo.workbook import write_workbook
+
+pytestmark = [pytest.mark.chromium, pytest.mark.prefect]
+
+ALLOWED = {("Globex Corporation", "INV-1001", "1250.00"), ("Initech GmbH", "INV-1002", "980.40"),
+           ("Umbrella Supplies Ltd", "INV-1003", "48500.00"),
+           ("Wayne Logistics", "INV-1006", "2200.00")}
+
+
+def invoices(db: Path) -> set[tuple[str, str, str]]:
+    return {(i["vendor"], i["invoice_number"], str(i["amount"])) for i in list_invoices(db)}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    workdir = tmp_path_factory.mktemp("demo")
+    workbook = write_workbook(workdir / "invoices.xlsx")
+    with prefect_server(workdir / "prefect") as api:
+        with acme_app(workdir / "acme.db") as acme:
+            first = run_flow(demo_env(workdir, api, acme), workbook, workdir)
+        after_first = invoices(workdir / "acme.db")
+        with acme_app(workdir / "acme.db", reset=False) as acme:
+            second = run_flow(demo_env(workdir, api, acme), workbook, workdir)
+    yield workdir, first, second, after_first
+
+
+def test_app_holds_exactly_what_policy_or_an_approver_allowed(demo_run) -> None:
+    workdir, first, _, after_first = demo_run
+    assert after_first == ALLOWED
+    statuses = {(r["invoice_number"], r["vendor"]): r["status"] for r in first["rows"]}
+    assert statuses[("INV-1004", "Hooli Holdings")] == "denied"
+    assert statuses[("INV-1005", "Stark Industrial AG")] == "rejected"
+    assert [r["status"] for r in first["rows"]].count("denied") == 2  # unknown vendor, duplicate
+    assert (first["entered"], first["denied"], first["approved"], first["rejected"]) == (4, 2, 1, 1)
+
+
+def test_approved_payment_released_and_rejected_bank_change_not_made(demo_run) -> None:
+    workdir = demo_run[0]
+    released = {i["invoice_number"] for i in list_invoices(workdir / "acme.db")
+                if i["status"] == "released"}
+    assert released == {"INV-1001", "INV-1002", "INV-1003", "INV-1006"}
+    stark = next(v for v in list_vendors(workdir / "acme.db") if v["name"] == "Stark Industrial AG")
+    assert stark["iban"] == "CH9300762011623852957"
+
+
+def test_rerun_enters_nothing_twice(demo_run) -> None:
+    workdir, _, second, after_first = demo_run
+    assert invoices(workdir / "acme.db") == after_first
+    assert second["entered"] == 0 and second["already_done"] == 4
+    assert len(list_invoices(workdir / "acme.db")) == 4
+
+
+def test_ledger_tells_the_story_and_verifies(demo_run) -> None:
+    workdir = demo_run[0]
+    reader = LedgerReader(open_engine(f"sqlite:///{workdir / 'proctor.db'}"))
+    assert reader.verify().ok
+    kinds = [e.kind for e in reader.query()]
+    assert kinds.count("approval.refused") >= 2  # alice tried to approve her own requests
+    approved = reader.query(kind="approval.approved")
+    assert [e.actor for e in approved] == ["bob"]
+    assert {e.actor for e in reader.query(kind="approval.rejected")} == {"carol"}
+    # The robot's password never reaches the ledger.
+    assert "acme-clerk-pw" not in (workdir / "proctor.db").read_bytes().decode("latin-1")
+
+
+def test_cli_verify_names_an_edited_row(demo_run) -> None:
+    workdir = demo_run[0]
+    copy = workdir / "tampered.db"
+    with sqlite3.connect(workdir / "proctor.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE ledger_entries SET actor = 'mallory' WHERE kind = 'approval.approved'")
+        seq = conn.execute("SELECT seq FROM ledger_entries WHERE actor = 'mallory'").fetchone()[0]
+    out = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "verify"],
+                         env={"PROCTOR_LEDGER_URL": f"sqlite:///{copy}"}, capture_output=True,
+                         text=True)
+    assert out.returncode == 1 and f"entry {seq}" in out.stdout
