@@ -71,8 +71,12 @@ class ApprovalRequest(SQLModel, table=True):
     def reasons(self) -> list[str]:
         return json.loads(self.reasons_json)
 
+    @property
+    def expires_at_utc(self) -> datetime:
+        return _aware(self.expires_at)
+
     def is_expired(self, now: datetime) -> bool:
-        return _aware(self.expires_at) <= now
+        return self.expires_at_utc <= now
 
 
 class ApprovalVote(SQLModel, table=True):

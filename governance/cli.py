@@ -195,7 +195,8 @@ def _request_view(request: Any) -> dict[str, Any]:
         "reasons": request.reasons, "approver_group": request.approver_group,
         "quorum": request.quorum, "requested_by": request.requested_by,
         "flow_run_id": request.flow_run_id, "policy_revision": request.policy_revision,
-        "created_at": request.created_at.isoformat(), "expires_at": request.expires_at.isoformat(),
+        "created_at": request.created_at.isoformat(),
+        "expires_at": request.expires_at_utc.isoformat(),
     }
 
 

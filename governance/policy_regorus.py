@@ -7,9 +7,13 @@
 from __future__ import annotations
 
 import json
+import queue
 import re
 import threading
 import time
+import weakref
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,43 +40,29 @@ class RegorusEngine:
         self.policy_dir = Path(policy_dir)
         self.timeout_ms = timeout_ms
         self.entrypoint = entrypoint
-        self._lock = threading.Lock()
         self._revision = policy_revision(self.policy_dir) if self.policy_dir.is_dir() else ""
-        self._engine: regorus.Engine | None = None
-        self._load_error: str | None = None
-        try:
-            self._engine = load_engine(self.policy_dir, policy_files(self.policy_dir))
-        except PolicyError as exc:
-            self._load_error = str(exc)
+        self._worker = _EngineThread(self.policy_dir, entrypoint)
+        self._load_error = self._worker.loaded.result()
+        weakref.finalize(self, self._worker.stop)
 
     @property
     def revision(self) -> str:
         return self._revision
 
     def decide(self, policy_input: dict[str, Any]) -> Decision:
-        if self._engine is None:
+        if self._load_error is not None:
             return Decision.deny(f"policy_load_error: {self._load_error}", self._revision)
-        started = time.perf_counter()
+        limit_s = self.timeout_ms / 1000
         try:
-            raw = self._evaluate(policy_input)
+            raw, elapsed_s = self._worker.evaluate(policy_input).result(limit_s)
+        except FutureTimeout:
+            elapsed_s = float("inf")
         except PolicyError as exc:
             return Decision.deny(f"policy_error: {exc}", self._revision)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        if elapsed_ms > self.timeout_ms:
-            return Decision.deny(
-                f"policy_timeout: took {elapsed_ms:.1f} ms, limit {self.timeout_ms} ms",
-                self._revision,
-            )
+        if elapsed_s > limit_s:
+            return Decision.deny(f"policy_timeout: no answer within {self.timeout_ms} ms",
+                                 self._revision)
         return self._to_decision(raw)
-
-    def _evaluate(self, policy_input: dict[str, Any]) -> Any:
-        assert self._engine is not None
-        with self._lock:
-            try:
-                self._engine.set_input_json(json.dumps(policy_input))
-                return json.loads(self._engine.eval_rule_as_json(self.entrypoint))
-            except (RuntimeError, ValueError, TypeError) as exc:
-                raise PolicyError(_first_line(exc)) from exc
 
     def _to_decision(self, raw: Any) -> Decision:
         if not isinstance(raw, dict):
@@ -83,6 +73,54 @@ class RegorusEngine:
         except ValidationError as exc:
             problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             return Decision.deny(f"policy_output_invalid: {problem}", self._revision)
+
+
+class _EngineThread(threading.Thread):
+    """Owns one regorus engine for its whole life.
+
+    A regorus engine may only be used and dropped by the thread that made it; this thread makes
+    it, evaluates every input with it and drops it when stopped. It also lets a caller stop
+    waiting once the timeout has passed.
+    """
+
+    def __init__(self, policy_dir: Path, entrypoint: str) -> None:
+        super().__init__(name="regorus", daemon=True)
+        self._policy_dir = policy_dir
+        self._entrypoint = entrypoint
+        self._inbox: queue.SimpleQueue[tuple[dict[str, Any], Future] | None] = queue.SimpleQueue()
+        self.loaded: Future[str | None] = Future()  # None, or why the policies did not load
+        self.start()
+
+    def evaluate(self, policy_input: dict[str, Any]) -> Future[tuple[Any, float]]:
+        future: Future[tuple[Any, float]] = Future()
+        self._inbox.put((policy_input, future))
+        return future
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+
+    def run(self) -> None:
+        try:
+            engine = load_engine(self._policy_dir, policy_files(self._policy_dir))
+            self.loaded.set_result(None)
+        except PolicyError as exc:
+            self.loaded.set_result(str(exc))
+            return
+        while (item := self._inbox.get()) is not None:
+            policy_input, future = item
+            try:
+                future.set_result(self._evaluate(engine, policy_input))
+            except PolicyError as exc:
+                future.set_exception(PolicyError(str(exc)))
+
+    def _evaluate(self, engine: regorus.Engine, policy_input: dict[str, Any]) -> tuple[Any, float]:
+        started = time.perf_counter()
+        try:
+            engine.set_input_json(json.dumps(policy_input))
+            raw = json.loads(engine.eval_rule_as_json(self._entrypoint))
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise PolicyError(_first_line(exc)) from None
+        return raw, time.perf_counter() - started
 
 
 def load_engine(policy_dir: Path, modules: list[Path]) -> regorus.Engine:

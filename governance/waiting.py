@@ -66,7 +66,7 @@ class PrefectPauseWaiter:
         from prefect.exceptions import FlowPauseTimeout
         from prefect.flow_runs import pause_flow_run
 
-        remaining = max(1, int(request.expires_at.timestamp() - time.time()) + 1)
+        remaining = max(1, int(request.expires_at_utc.timestamp() - time.time()) + 1)
         try:
             pause_flow_run(
                 timeout=remaining,

@@ -1,0 +1,36 @@
+"""Serve Acme Payables in a background thread (for tests): `with serve(config) as url: ...`."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from demo.acme.app import create_app
+from demo.acme.config import AcmeConfig
+
+
+@contextmanager
+def serve(config: AcmeConfig, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run the app on loopback until the block ends; yields its base URL."""
+    sock = socket.socket()
+    sock.bind((host, port))
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("Acme Payables did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
