@@ -52,8 +52,12 @@ class TransactionResult:
             "invoice_number": self.invoice_number,
             "vendor": self.vendor,
             "status": self.status,
-            "steps": [f"{s.action_kind}: {s.status}{_why(s)}" for s in self.steps],
+            "steps": [f"{s.action_kind}: {s.status}{_approved(s)}{_why(s)}" for s in self.steps],
         }
+
+
+def _approved(outcome: Outcome) -> str:
+    return " after approval" if outcome.approval_id and outcome.done else ""
 
 
 def _why(outcome: Outcome) -> str:

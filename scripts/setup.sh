@@ -16,9 +16,13 @@ stamp=.venv/.proctor-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "== creating .venv and installing Python packages (first run takes a few minutes)"
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  # The CPU build from this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
-  .venv/bin/pip install -q "torch==2.13.0"
-  .venv/bin/pip install -q -e '.[dev]'
+  mkdir -p .proctor
+  log=.proctor/setup.log
+  {
+    .venv/bin/pip install --upgrade pip
+    # The CPU build from this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
+    .venv/bin/pip install "torch==2.13.0"
+    .venv/bin/pip install -e '.[dev]'
+  } >"$log" 2>&1 || { tail -40 "$log"; echo "setup failed; full log: $log"; exit 1; }
   touch "$stamp"
 fi
