@@ -215,7 +215,10 @@ def run(
     from prefect.flows import load_flow_from_entrypoint
 
     flow_ = load_flow_from_entrypoint(str(Path(__file__).parent.parent / FLOWS[flow_name]))
-    result = flow_(workbook=str(workbook), requested_by=as_user)
+    try:
+        result = flow_(workbook=str(workbook), requested_by=as_user)
+    except Exception as exc:  # the run's own log has the traceback; say what failed
+        _fail(f"flow {flow_name} failed: {type(exc).__name__}: {exc}")
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if summary is not None:
         summary.write_text(text, "utf-8")

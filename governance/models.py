@@ -42,7 +42,10 @@ class Action(BaseModel):
     @field_validator("params", "context")
     @classmethod
     def _json_only(cls, value: dict[str, Any]) -> dict[str, Any]:
-        canonical_json(value)  # raises TypeError on anything JSON cannot hold
+        try:
+            canonical_json(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"must hold JSON values only: {exc}") from None
         return value
 
     def digest(self) -> str:

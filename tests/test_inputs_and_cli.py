@@ -1,0 +1,113 @@
+"""Bad input gets a clear error; the CLI's audit and approval commands on a real ledger."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from demo.workbook import DEMO_ROWS, write_workbook
+from governance.composition import Governance
+from governance.models import Action
+from robots.invoices import WorkbookError, read_invoices
+from tests.conftest import ROOT
+
+
+def cli(settings_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "governance.cli", *args], capture_output=True,
+                          text=True, env={**os.environ, **settings_env}, cwd=ROOT)
+
+
+@pytest.fixture
+def env(settings) -> dict[str, str]:
+    return {"PROCTOR_LEDGER_URL": settings.ledger.url,
+            "PROCTOR_POLICY_DIR": str(settings.policy.dir)}
+
+
+def test_demo_workbook_round_trips(tmp_path: Path) -> None:
+    rows = read_invoices(write_workbook(tmp_path / "w.xlsx"))
+    assert [r.invoice_number for r in rows] == [r[0] for r in DEMO_ROWS]
+    assert rows[2].amount == "48500.00" and rows[0].row == 2
+
+
+@pytest.mark.parametrize(("cell", "value", "message"), [
+    (3, "12.345", "row 3, column amount: Value error, more than two decimal places"),
+    (3, "lots", "row 3, column amount: Value error, not a number"),
+    (5, "31/12/2026", "row 3, column issue_date"),
+    (4, "euro", "row 3, column currency"),
+])
+def test_bad_workbook_cell_is_named(tmp_path: Path, cell: int, value: str, message: str) -> None:
+    rows = [list(r) for r in DEMO_ROWS[:3]]
+    rows[1][cell] = value
+    path = write_workbook(tmp_path / "bad.xlsx", [tuple(r) for r in rows])
+    with pytest.raises(WorkbookError, match=message.replace("(", r"\(")):
+        read_invoices(path)
+
+
+def test_missing_workbook_is_named(tmp_path: Path) -> None:
+    with pytest.raises(WorkbookError, match="does not exist"):
+        read_invoices(tmp_path / "nope.xlsx")
+
+
+def test_action_rejects_what_json_cannot_hold() -> None:
+    with pytest.raises(ValueError):
+        Action(kind="acme.login", target="a", actor="r", requested_by="p", params={"x": object()})
+    with pytest.raises(ValueError, match="kind"):
+        Action(kind="Login!", target="a", actor="r", requested_by="p")
+
+
+def test_audit_tail_and_query(governance: Governance, env: dict[str, str]) -> None:
+    for amount, run in (("10.00", "run-a"), ("20.00", "run-b")):
+        action = Action(kind="acme.release_payment", target="acme-payables", actor="robot:x",
+                        requested_by="alice", flow_run_id=run, idempotency_key=f"k{amount}",
+                        params={"vendor": "Globex Corporation", "invoice_number": "1",
+                                "amount": amount, "currency": "EUR"},
+                        context={"invoice_status": "entered"})
+        governance.gate.submit(action, lambda a: {"ok": True})
+    tail = cli(env, "audit", "tail", "-n", "3")
+    assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 3
+    by_run = cli(env, "audit", "query", "--flow-run", "run-b", "--json")
+    entries = [json.loads(line) for line in by_run.stdout.splitlines()]
+    assert [e["kind"] for e in entries] == ["action.proposed", "policy.decided", "action.started",
+                                            "action.succeeded"]
+    assert {e["flow_run_id"] for e in entries} == {"run-b"}
+    by_actor = cli(env, "audit", "query", "--actor", "policy", "--action-kind",
+                   "acme.release_payment", "--json")
+    assert len(by_actor.stdout.splitlines()) == 2
+
+
+def test_approvals_cli(governance: Governance, env: dict[str, str]) -> None:
+    action = Action(kind="acme.change_bank_account", target="acme-payables", actor="robot:x",
+                    requested_by="alice", params={"vendor": "Initech GmbH", "new_iban": "X"})
+    request = governance.approvals.open(action, governance.policy.decide(action.policy_input()))
+    listed = cli(env, "approvals", "list", "--json")
+    assert json.loads(listed.stdout)["id"] == request.id
+    shown = json.loads(cli(env, "approvals", "show", request.id).stdout)
+    assert shown["action_digest"] == action.digest() and shown["approver_group"] == "treasury"
+    selfie = cli(env, "approvals", "approve", request.id, "--as", "alice")
+    assert selfie.returncode == 1 and "cannot approve" in selfie.stderr
+    no_reason = cli(env, "approvals", "reject", request.id, "--as", "bob", "--comment", " ")
+    assert no_reason.returncode == 1 and "comment" in no_reason.stderr
+    approved = cli(env, "approvals", "approve", request.id, "--as", "bob")
+    assert approved.returncode == 0 and "approved" in approved.stdout
+    late = cli(env, "approvals", "reject", request.id, "--as", "carol", "--comment", "no")
+    assert late.returncode == 1 and "already approved" in late.stderr
+    unknown = cli(env, "approvals", "show", "nope")
+    assert unknown.returncode == 1 and "no approval request" in unknown.stderr
+
+
+def test_prefect_yaml_deploys_the_flow() -> None:
+    from prefect.flows import load_flow_from_entrypoint
+
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    for deployment in config["deployments"]:
+        flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
+        accepted = inspect.signature(flow.fn).parameters
+        assert set(deployment["parameters"]) <= set(accepted)
+        assert deployment["work_pool"]["name"] == "proctor-process"
