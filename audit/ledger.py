@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from audit.chain import GENESIS_HASH, Verification, canonical_json, entry_hash, verify_chain
 from audit.entries import LedgerEntry
 from audit.errors import LedgerWriteError
-from audit.store import WRITE_OPTION
+from audit.store import WRITE_OPTION, lock_for_append
 
 # Outcome kinds that settle what happened to an idempotency key.
 OUTCOME_KINDS = ("action.succeeded", "action.failed", "action.started")
@@ -61,6 +61,7 @@ class LedgerWriter:
             with self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin(), Session(bind=conn) as session:
+                    lock_for_append(conn)
                     entry = self._chain(session, fields)
                     session.add(entry)
                     session.flush()

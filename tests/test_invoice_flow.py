@@ -88,6 +88,7 @@ def test_cli_verify_names_an_edited_row(demo_run) -> None:
     with sqlite3.connect(workdir / "proctor.db") as source, sqlite3.connect(copy) as target:
         source.backup(target)
     with sqlite3.connect(copy) as conn:
+        conn.execute("DROP TRIGGER ledger_entries_no_update")  # as an attacker with the file
         conn.execute("UPDATE ledger_entries SET actor = 'mallory' WHERE kind = 'approval.approved'")
         seq = conn.execute("SELECT seq FROM ledger_entries WHERE actor = 'mallory'").fetchone()[0]
     out = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "verify"],

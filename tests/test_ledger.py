@@ -1,4 +1,5 @@
-"""The ledger on real SQLite: durable appends, a chain that catches edits, fail-closed writes."""
+"""The ledger on real SQLite and real PostgreSQL: durable appends, one order for many writers,
+a chain that catches edits, append-only guards, fail-closed writes."""
 
 from __future__ import annotations
 
@@ -9,88 +10,90 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 
 from audit import LedgerReader, LedgerWriteError, LedgerWriter, open_engine
+from audit.store import create_append_only_role
+from tests.ledger_backends import Backend, backend  # noqa: F401 - fixture
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.db"
-
-
-@pytest.fixture
-def filled(db: Path) -> Path:
-    writer = LedgerWriter(open_engine(f"sqlite:///{db}"))
+def filled(backend: Backend) -> Backend:  # noqa: F811
+    writer = LedgerWriter(open_engine(backend.url))
     for i in range(6):
         writer.append("action.proposed", actor="robot:test", payload={"i": i},
                       flow_run_id="run-1", action_kind="acme.create_invoice")
-    return db
+    return backend
 
 
-def verify(db: Path):
-    return LedgerReader(open_engine(f"sqlite:///{db}")).verify()
+def verify(backend: Backend):  # noqa: F811
+    return LedgerReader(open_engine(backend.url)).verify()
 
 
-def test_intact_chain_verifies_and_uses_wal(filled: Path) -> None:
+def test_intact_chain_verifies(filled: Backend) -> None:
     result = verify(filled)
     assert result.ok and result.checked == 6
-    mode = sqlite3.connect(filled).execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
 
 
-def test_altered_entry_is_named(filled: Path) -> None:
-    with sqlite3.connect(filled) as conn:
-        conn.execute("UPDATE ledger_entries SET payload = '{\"i\":99}' WHERE seq = 4")
+def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    LedgerWriter(open_engine(f"sqlite:///{db}")).append("x", actor="a")
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_database_refuses_update_and_delete(filled: Backend) -> None:
+    engine = open_engine(filled.url)
+    for statement in ("UPDATE ledger_entries SET actor = 'mallory' WHERE seq = 2",
+                      "DELETE FROM ledger_entries WHERE seq = 6"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    assert verify(filled).checked == 6
+
+
+def test_altered_entry_is_named(filled: Backend) -> None:
+    filled.tamper("UPDATE ledger_entries SET payload = '{\"i\":99}' WHERE seq = 4")
     result = verify(filled)
     assert not result.ok and result.first_bad_seq == 4
     assert "altered" in result.describe()
 
 
-def test_altered_actor_is_named(filled: Path) -> None:
-    with sqlite3.connect(filled) as conn:
-        conn.execute("UPDATE ledger_entries SET actor = 'mallory' WHERE seq = 2")
+def test_altered_actor_is_named(filled: Backend) -> None:
+    filled.tamper("UPDATE ledger_entries SET actor = 'mallory' WHERE seq = 2")
     assert verify(filled).first_bad_seq == 2
 
 
-def test_removed_entry_is_named(filled: Path) -> None:
-    with sqlite3.connect(filled) as conn:
-        conn.execute("DELETE FROM ledger_entries WHERE seq = 3")
+def test_removed_entry_is_named(filled: Backend) -> None:
+    filled.tamper("DELETE FROM ledger_entries WHERE seq = 3")
     result = verify(filled)
     assert not result.ok and result.first_bad_seq == 3
     assert "missing" in result.problem
 
 
-def test_reordered_entries_are_named(filled: Path) -> None:
-    # Swap the contents of entries 2 and 5, each keeping its own hashes: a reorder.
-    columns = "recorded_at, kind, actor, payload, prev_hash, entry_hash"
-    with sqlite3.connect(filled) as conn:
-        two = conn.execute(f"SELECT {columns} FROM ledger_entries WHERE seq = 2").fetchone()
-        five = conn.execute(f"SELECT {columns} FROM ledger_entries WHERE seq = 5").fetchone()
-        conn.execute("UPDATE ledger_entries SET entry_hash = 'x' WHERE seq = 2")
-        sets = ", ".join(f"{c.strip()} = ?" for c in columns.split(","))
-        conn.execute(f"UPDATE ledger_entries SET {sets} WHERE seq = 5", two)
-        conn.execute(f"UPDATE ledger_entries SET {sets} WHERE seq = 2", five)
+def test_reordered_entries_are_named(filled: Backend) -> None:
+    # Swap entries 2 and 5 wholesale (each keeps its hashes) by swapping their numbers.
+    filled.tamper("UPDATE ledger_entries SET seq = 1000 WHERE seq = 2",
+                  "UPDATE ledger_entries SET seq = 2 WHERE seq = 5",
+                  "UPDATE ledger_entries SET seq = 5 WHERE seq = 1000")
     result = verify(filled)
     assert not result.ok and result.first_bad_seq == 2
 
 
-def test_cli_verify_fails_and_names_the_entry(filled: Path) -> None:
-    env = {"PROCTOR_LEDGER_URL": f"sqlite:///{filled}", "PATH": "/usr/bin:/bin"}
+def test_cli_verify_fails_and_names_the_entry(filled: Backend) -> None:
+    env = {"PROCTOR_LEDGER_URL": filled.url, "PATH": "/usr/bin:/bin"}
     ok = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "verify"],
                         capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
     assert "6 entries" in ok.stdout
-    with sqlite3.connect(filled) as conn:
-        conn.execute("UPDATE ledger_entries SET kind = 'action.succeeded' WHERE seq = 5")
+    filled.tamper("UPDATE ledger_entries SET kind = 'action.succeeded' WHERE seq = 5")
     bad = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "verify"],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 1
     assert "entry 5" in bad.stdout
 
 
-def test_concurrent_writers_make_one_chain(db: Path) -> None:
-    engine = open_engine(f"sqlite:///{db}")
+def test_concurrent_writers_make_one_chain(backend: Backend) -> None:  # noqa: F811
+    engine = open_engine(backend.url)
     errors: list[Exception] = []
 
     def write(n: int) -> None:
@@ -111,27 +114,52 @@ def test_concurrent_writers_make_one_chain(db: Path) -> None:
     assert result.ok and result.checked == 100
 
 
-def test_locked_database_refuses_the_append(filled: Path) -> None:
-    writer = LedgerWriter(open_engine(f"sqlite:///{filled}", busy_timeout_ms=100))
-    blocker = sqlite3.connect(filled, isolation_level=None)
+def test_append_only_role_cannot_change_entries(filled: Backend) -> None:
+    if filled.name != "postgres":
+        pytest.skip("roles are a PostgreSQL feature; SQLite is guarded by its triggers")
+    engine = open_engine(filled.url)
+    create_append_only_role(engine, "proctor_ledger_test_writer")
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE ledger_entries DISABLE TRIGGER USER"))  # only the role
+    try:
+        with pytest.raises(DBAPIError, match="permission denied"), engine.begin() as conn:
+            conn.execute(text("SET LOCAL ROLE proctor_ledger_test_writer"))
+            conn.execute(text("UPDATE ledger_entries SET actor = 'x' WHERE seq = 1"))
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL ROLE proctor_ledger_test_writer"))
+            assert conn.execute(text("SELECT count(*) FROM ledger_entries")).scalar() == 6
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE ledger_entries ENABLE TRIGGER USER"))
+
+
+def test_locked_database_refuses_the_append(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    LedgerWriter(open_engine(f"sqlite:///{db}")).append("x", actor="a")
+    writer = LedgerWriter(open_engine(f"sqlite:///{db}", busy_timeout_ms=100))
+    blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(LedgerWriteError, match="locked"):
             writer.append("action.started", actor="robot:test")
     finally:
         blocker.execute("ROLLBACK")
-    assert verify(filled).checked == 6
+        blocker.close()
 
 
-def test_read_only_database_refuses_the_append(filled: Path) -> None:
-    engine = open_engine(f"sqlite:///file:{filled}?mode=ro&uri=true")
+def test_read_only_database_refuses_the_append(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    LedgerWriter(open_engine(f"sqlite:///{db}")).append("x", actor="a")
+    engine = open_engine(f"sqlite:///file:{db}?mode=ro&uri=true")
     with pytest.raises(LedgerWriteError, match="readonly|read-only"):
         LedgerWriter(engine).append("action.started", actor="robot:test")
-    assert LedgerReader(engine).verify().checked == 6
+    assert LedgerReader(engine).verify().checked == 1
 
 
-def test_full_disk_refuses_the_append(filled: Path) -> None:
-    engine = open_engine(f"sqlite:///{filled}")
+def test_full_disk_refuses_the_append(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    LedgerWriter(open_engine(f"sqlite:///{db}")).append("x", actor="a")
+    engine = open_engine(f"sqlite:///{db}")
 
     @event.listens_for(engine, "connect")
     def _cap(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -144,4 +172,4 @@ def test_full_disk_refuses_the_append(filled: Path) -> None:
     with pytest.raises(LedgerWriteError, match="full"):
         for i in range(500):
             writer.append("t", actor="robot:test", payload={"blob": "x" * 2000, "i": i})
-    assert verify(filled).ok
+    assert LedgerReader(engine).verify().ok
