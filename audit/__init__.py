@@ -1,6 +1,8 @@
 """The ledger: an append-only, hash-chained record of everything Proctor proposes and does."""
 
+from audit.bundle import export_bundle, verify_bundle
 from audit.chain import GENESIS_HASH, Verification, canonical_json
+from audit.checkpoints import Checkpoint, Checkpoints
 from audit.entries import LedgerEntry
 from audit.errors import LedgerCorrupted, LedgerError, LedgerWriteError
 from audit.ledger import LedgerReader, LedgerWriter
@@ -8,6 +10,8 @@ from audit.store import open_engine
 
 __all__ = [
     "GENESIS_HASH",
+    "Checkpoint",
+    "Checkpoints",
     "LedgerCorrupted",
     "LedgerEntry",
     "LedgerError",
@@ -16,5 +20,7 @@ __all__ = [
     "LedgerWriter",
     "Verification",
     "canonical_json",
+    "export_bundle",
     "open_engine",
+    "verify_bundle",
 ]

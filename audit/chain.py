@@ -42,32 +42,51 @@ def entry_hash(fields: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Verification:
-    """The result of checking a chain: `ok`, entries checked, and the first bad one."""
+    """The result of checking a log: `ok`, entries and checkpoints checked, the first bad entry."""
 
     ok: bool
     checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    checkpoints: int = 0
 
     def describe(self) -> str:
         if self.ok:
-            return f"ledger OK: {self.checked} entries, hash chain intact"
-        return f"ledger BROKEN at entry {self.first_bad_seq}: {self.problem}"
+            signed = f", {self.checkpoints} signed checkpoints match" if self.checkpoints else ""
+            return f"ledger OK: {self.checked} entries, hash chain intact{signed}"
+        where = f"entry {self.first_bad_seq}" if self.first_bad_seq else "the log"
+        return f"ledger BROKEN at {where}: {self.problem}"
+
+
+class ChainChecker:
+    """Checks entries one at a time, in ascending `seq` order."""
+
+    def __init__(self) -> None:
+        self.expected_seq, self.prev_hash, self.checked = 1, GENESIS_HASH, 0
+
+    def check(self, row: dict[str, Any]) -> Verification | None:
+        """None when `row` continues the chain, else what is wrong with it."""
+        seq = row["seq"]
+        if seq != self.expected_seq:
+            what = "missing" if seq > self.expected_seq else "duplicated or reordered"
+            return self._bad(self.expected_seq, f"entry {self.expected_seq} is {what}")
+        if row["prev_hash"] != self.prev_hash:
+            return self._bad(seq, "previous-hash link broken (entry removed or reordered)")
+        if entry_hash(row) != row["entry_hash"]:
+            return self._bad(seq, "content does not match its hash (altered)")
+        self.prev_hash, self.expected_seq = row["entry_hash"], seq + 1
+        self.checked += 1
+        return None
+
+    def _bad(self, seq: int, problem: str) -> Verification:
+        return Verification(False, self.checked, seq, problem)
 
 
 def verify_chain(rows: Iterable[dict[str, Any]]) -> Verification:
     """Check entries given in ascending `seq` order; stop at the first one that does not verify."""
-    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+    checker = ChainChecker()
     for row in rows:
-        seq = row["seq"]
-        if seq != expected_seq:
-            what = "missing" if seq > expected_seq else "duplicated or reordered"
-            return Verification(False, checked, expected_seq, f"entry {expected_seq} is {what}")
-        if row["prev_hash"] != prev_hash:
-            return Verification(
-                False, checked, seq, "previous-hash link broken (entry removed or reordered)"
-            )
-        if entry_hash(row) != row["entry_hash"]:
-            return Verification(False, checked, seq, "content does not match its hash (altered)")
-        prev_hash, expected_seq, checked = row["entry_hash"], seq + 1, checked + 1
-    return Verification(True, checked)
+        bad = checker.check(row)
+        if bad is not None:
+            return bad
+    return Verification(True, checker.checked)

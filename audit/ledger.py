@@ -7,19 +7,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from audit.chain import GENESIS_HASH, Verification, canonical_json, entry_hash, verify_chain
+from audit.chain import GENESIS_HASH, Verification, canonical_json, entry_hash
+from audit.checkpoints import Checkpoint, Checkpoints
 from audit.entries import LedgerEntry
 from audit.errors import LedgerWriteError
 from audit.store import WRITE_OPTION, lock_for_append
+from audit.verify import verify_log
+
+log = logging.getLogger(__name__)
 
 # Outcome kinds that settle what happened to an idempotency key.
 OUTCOME_KINDS = ("action.succeeded", "action.failed", "action.started")
@@ -28,8 +34,11 @@ OUTCOME_KINDS = ("action.succeeded", "action.failed", "action.started")
 class LedgerWriter:
     """Appends entries; `append` returns only once the entry is committed (durable)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, checkpoints: Checkpoints | None = None,
+                 checkpoint_every: int = 0) -> None:
         self._engine = engine
+        self._checkpoints = checkpoints
+        self._checkpoint_every = checkpoint_every
 
     def append(
         self,
@@ -71,7 +80,15 @@ class LedgerWriter:
                 f"could not record '{kind}' in the ledger: {_reason(exc)}. Nothing was done; "
                 "check that the ledger database is reachable, writable and has free space."
             ) from exc
+        if self._checkpoints and self._checkpoint_every and entry.seq % self._checkpoint_every == 0:
+            self._checkpoint()
         return entry
+
+    def _checkpoint(self) -> None:
+        try:
+            self._checkpoints.make()  # type: ignore[union-attr]
+        except Exception as exc:  # the entry is durable; a missed checkpoint is made next time
+            log.warning("could not make a ledger checkpoint: %s", exc)
 
     @staticmethod
     def _chain(session: Session, fields: dict[str, Any]) -> LedgerEntry:
@@ -96,6 +113,7 @@ class LedgerReader:
         kind: str | None = None,
         idempotency_key: str | None = None,
         action_id: str | None = None,
+        seq: int | None = None,
         limit: int | None = None,
     ) -> list[LedgerEntry]:
         """Entries matching every given filter, oldest first (the last `limit` when given)."""
@@ -106,6 +124,7 @@ class LedgerReader:
             "kind": kind,
             "idempotency_key": idempotency_key,
             "action_id": action_id,
+            "seq": seq,
         }
         stmt = select(LedgerEntry)
         for name, value in filters.items():
@@ -136,11 +155,14 @@ class LedgerReader:
         with Session(self._engine) as session:
             return session.exec(stmt).first()
 
-    def verify(self, batch: int = 5000) -> Verification:
-        """Walk the whole chain and report the first entry that was altered, removed or moved."""
-        return verify_chain(self._rows(batch))
+    def verify(self, checkpoints: Sequence[Checkpoint] = (),
+               public_key: Ed25519PublicKey | None = None, batch: int = 5000) -> Verification:
+        """Walk the whole chain, checking each signed checkpoint on the way; report the first
+        entry that was altered, removed, moved, forked or truncated."""
+        return verify_log(self.rows(batch), checkpoints, public_key)
 
-    def _rows(self, batch: int) -> Iterator[dict[str, Any]]:
+    def rows(self, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every entry as a dict, in order, read in batches."""
         after = 0
         while True:
             with Session(self._engine) as session:

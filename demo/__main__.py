@@ -84,6 +84,8 @@ def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
     """Environment for every process of the demo: one ledger, one app, one Prefect server."""
     return {**prefect_env(workdir / "prefect", api),
             "PROCTOR_LEDGER_URL": f"sqlite:///{workdir / 'proctor.db'}",
+            "PROCTOR_LEDGER_SIGNING_KEY": str(workdir / "keys" / "ledger-ed25519.pem"),
+            "PROCTOR_LEDGER_CHECKPOINT_DIR": str(workdir / "checkpoints"),
             "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
 
 

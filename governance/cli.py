@@ -9,7 +9,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from audit import LedgerEntry, LedgerWriteError
+from audit import LedgerEntry, LedgerWriteError, export_bundle, verify_bundle
+from audit.keys import load_public_key
+from audit.merkle import inclusion_proof, verify_inclusion
+from audit.tree import entry_leaf
 from governance.composition import Governance, build
 from governance.errors import ApprovalError, PolicyError
 from governance.policy_regorus import RegorusEngine, run_rego_tests
@@ -80,12 +83,67 @@ def policy_test(
 # --- audit --------------------------------------------------------------------------------------
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; exit 1 and name the first bad entry if anything was altered."""
-    result = _governance().reader.verify()
+def audit_verify(
+    bundle: Annotated[Optional[Path], typer.Option(help="check an exported bundle offline")]
+    = None,
+    public_key: Annotated[Optional[Path], typer.Option(help="the PEM key you trust")] = None,
+) -> None:
+    """Check the hash chain and every signed checkpoint; exit 1 and name the first bad entry."""
+    trusted = load_public_key(public_key.read_bytes()) if public_key else None
+    if bundle is not None:
+        result = verify_bundle(bundle, trusted)
+    else:
+        governance = _governance()
+        key = trusted or governance.checkpoints.public_key
+        result = governance.reader.verify(governance.checkpoints.all(), key)
     typer.echo(result.describe())
     if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the ledger as it is now."""
+    checkpoint = _governance().checkpoints.make()
+    if checkpoint is None:
+        _fail("the ledger is empty; nothing to sign")
+    typer.echo(json.dumps(checkpoint.model_dump(), indent=2))
+
+
+@audit_app.command("prove")
+def audit_prove(
+    seq: Annotated[int, typer.Argument(help="the entry to prove")],
+    size: Annotated[Optional[int], typer.Option(help="tree size (default: latest checkpoint)")]
+    = None,
+) -> None:
+    """Print the inclusion proof of one entry in a signed checkpoint."""
+    governance = _governance()
+    signed = {c.size: c for c in governance.checkpoints.all()}
+    size = size or max(signed, default=0)
+    if size not in signed or not 1 <= seq <= size:
+        _fail(f"no signed checkpoint of size {size} covering entry {seq}: "
+              "run `proctor audit checkpoint` first", 2)
+    tree = governance.checkpoints.tree
+    entry = governance.reader.query(seq=seq)[0]
+    leaf = entry_leaf(entry.entry_hash)
+    proof = inclusion_proof(tree, seq - 1, size)
+    root = bytes.fromhex(signed[size].root_hash)
+    typer.echo(json.dumps({"seq": seq, "leaf_index": seq - 1, "tree_size": size,
+                           "leaf_hash": leaf.hex(), "root_hash": root.hex(),
+                           "proof": [h.hex() for h in proof],
+                           "verified": verify_inclusion(leaf, seq - 1, size, proof, root)},
+                          indent=2))
+
+
+@audit_app.command("export")
+def audit_export(out: Annotated[Path, typer.Option(help="a new folder for the bundle")]) -> None:
+    """Write an evidence bundle that `proctor audit verify --bundle` checks offline."""
+    governance = _governance()
+    try:
+        manifest = export_bundle(governance.reader, governance.checkpoints, out)
+    except FileExistsError as exc:
+        _fail(str(exc), 2)
+    typer.echo(json.dumps(manifest, indent=2))
 
 
 @audit_app.command("tail")

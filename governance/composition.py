@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from audit import LedgerReader, LedgerWriter, open_engine
+from audit import Checkpoints, LedgerReader, LedgerWriter, open_engine
+from audit.keys import load_or_create_signing_key
 from governance.approvals import Approvals
 from governance.gate import Gate
 from governance.policy_regorus import RegorusEngine
@@ -20,6 +21,7 @@ class Governance:
     settings: Settings
     writer: LedgerWriter
     reader: LedgerReader
+    checkpoints: Checkpoints
     approvals: Approvals
     policy: RegorusEngine
     gate: Gate
@@ -33,7 +35,11 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     settings = settings or Settings()
     _ensure_sqlite_folder(settings.ledger.url)
     engine = open_engine(settings.ledger.url, busy_timeout_ms=settings.ledger.busy_timeout_ms)
-    writer, reader = LedgerWriter(engine), LedgerReader(engine)
+    checkpoints = Checkpoints(engine, load_or_create_signing_key(settings.ledger.signing_key),
+                              settings.ledger.checkpoint_dir)
+    writer = LedgerWriter(engine, checkpoints=checkpoints,
+                          checkpoint_every=settings.ledger.checkpoint_every)
+    reader = LedgerReader(engine)
     patience = settings.approvals.resume_patience_s
     approvals = Approvals(
         engine,
@@ -43,7 +49,7 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     policy = RegorusEngine(settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
     waiter = PrefectPauseWaiter(approvals, settings.approvals.poll_interval_s)
     gate = Gate(policy, writer, reader, approvals, waiter)
-    return Governance(settings, writer, reader, approvals, policy, gate)
+    return Governance(settings, writer, reader, checkpoints, approvals, policy, gate)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -29,6 +29,17 @@ class LedgerSettings(BaseSettings):
     busy_timeout_ms: int = Field(
         default=5000, ge=0, description="how long an append waits for a locked SQLite database"
     )
+    signing_key: Path = Field(
+        default=ROOT / ".proctor" / "keys" / "ledger-ed25519.pem",
+        description="Ed25519 key that signs checkpoints (made on first use, mode 0600)",
+    )
+    checkpoint_dir: Path = Field(
+        default=ROOT / ".proctor" / "checkpoints",
+        description="where signed checkpoints are written for auditors to keep",
+    )
+    checkpoint_every: int = Field(
+        default=1000, ge=0, description="sign a checkpoint every N entries (0: on demand only)"
+    )
 
 
 class PolicySettings(BaseSettings):

@@ -32,7 +32,9 @@ def policy_dir(tmp_path: Path) -> Path:
 def settings(tmp_path: Path, policy_dir: Path) -> Settings:
     return Settings(
         user="alice",
-        ledger=LedgerSettings(url=f"sqlite:///{tmp_path / 'proctor.db'}"),
+        ledger=LedgerSettings(url=f"sqlite:///{tmp_path / 'proctor.db'}",
+                              signing_key=tmp_path / "keys" / "ledger.pem",
+                              checkpoint_dir=tmp_path / "checkpoints"),
         policy=PolicySettings(dir=policy_dir),
         approvals=ApprovalSettings(poll_interval_s=0.05, resume_patience_s=0),
     )
