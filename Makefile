@@ -3,7 +3,9 @@ PY := .venv/bin/python
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo test lint policy-test bench clean
+BENCH_AREAS := ledger
+
+.PHONY: setup demo test lint bench clean
 
 setup:
 	@scripts/setup.sh
@@ -17,6 +19,9 @@ test: setup
 
 lint: setup
 	.venv/bin/ruff check .
+
+bench: setup
+	@for area in $(BENCH_AREAS); do echo "== bench.$$area"; $(PY) -m bench.$$area || exit 1; done
 
 clean:
 	rm -rf .proctor .pytest_cache
