@@ -22,6 +22,7 @@ from audit.chain import GENESIS_HASH, Verification, canonical_json, entry_hash
 from audit.checkpoints import Checkpoint, Checkpoints
 from audit.entries import LedgerEntry
 from audit.errors import LedgerWriteError
+from audit.redaction import Redactor
 from audit.store import WRITE_OPTION, lock_for_append
 from audit.verify import verify_log
 
@@ -34,9 +35,10 @@ OUTCOME_KINDS = ("action.succeeded", "action.failed", "action.started")
 class LedgerWriter:
     """Appends entries; `append` returns only once the entry is committed (durable)."""
 
-    def __init__(self, engine: Engine, *, checkpoints: Checkpoints | None = None,
-                 checkpoint_every: int = 0) -> None:
+    def __init__(self, engine: Engine, *, redactor: Redactor | None = None,
+                 checkpoints: Checkpoints | None = None, checkpoint_every: int = 0) -> None:
         self._engine = engine
+        self._redactor = redactor or Redactor(None)
         self._checkpoints = checkpoints
         self._checkpoint_every = checkpoint_every
 
@@ -50,8 +52,10 @@ class LedgerWriter:
         action_id: str | None = None,
         action_kind: str | None = None,
         idempotency_key: str | None = None,
+        sensitive: frozenset[str] = frozenset(),
     ) -> LedgerEntry:
-        """Record one event at the end of the chain.
+        """Record one event at the end of the chain; secrets in `payload` (and fields named in
+        `sensitive`) are replaced by keyed hashes before anything is written.
 
         Raises `LedgerWriteError` when the entry could not be made durable; then nothing was
         recorded and the caller must not carry out what the entry describes.
@@ -63,8 +67,8 @@ class LedgerWriter:
             "flow_run_id": flow_run_id,
             "action_id": action_id,
             "action_kind": action_kind,
-            "idempotency_key": idempotency_key,
-            "payload": canonical_json(payload or {}),
+            "idempotency_key": self._redactor.text(idempotency_key) if idempotency_key else None,
+            "payload": canonical_json(self._redactor.payload(payload or {}, sensitive)),
         }
         try:
             with self._engine.connect() as conn:
@@ -101,8 +105,9 @@ class LedgerWriter:
 class LedgerReader:
     """Reads, searches and verifies the ledger."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, redactor: Redactor | None = None) -> None:
         self._engine = engine
+        self._redactor = redactor or Redactor(None)
 
     def query(
         self,
@@ -148,7 +153,7 @@ class LedgerReader:
         """The latest started/succeeded/failed entry for a business transaction, if any."""
         stmt = (
             select(LedgerEntry)
-            .where(LedgerEntry.idempotency_key == idempotency_key)
+            .where(LedgerEntry.idempotency_key == self._redactor.text(idempotency_key))
             .where(col(LedgerEntry.kind).in_(OUTCOME_KINDS))
             .order_by(col(LedgerEntry.seq).desc())
         )

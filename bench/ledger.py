@@ -86,8 +86,8 @@ def proofs(sizes: list[int]) -> list[dict[str, Any]]:
     for size in sizes:
         picks = [rng.randrange(size) for _ in range(200)]
         olds = [rng.randrange(1, size) for _ in range(200)]
-        inc = best_of(3, lambda s=size: [inclusion_proof(tree, i, s) for i in picks]) / 200
-        con = best_of(3, lambda s=size: [consistency_proof(tree, o, s) for o in olds]) / 200
+        inc = best_of(3, lambda s=size, p=picks: [inclusion_proof(tree, i, s) for i in p]) / 200
+        con = best_of(3, lambda s=size, o=olds: [consistency_proof(tree, m, s) for m in o]) / 200
         out.append({"log_entries": size, "inclusion_proof_us": inc * 1e6,
                     "consistency_proof_us": con * 1e6,
                     "proof_hashes": len(inclusion_proof(tree, size // 3, size))})

@@ -86,6 +86,7 @@ def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
             "PROCTOR_LEDGER_URL": f"sqlite:///{workdir / 'proctor.db'}",
             "PROCTOR_LEDGER_SIGNING_KEY": str(workdir / "keys" / "ledger-ed25519.pem"),
             "PROCTOR_LEDGER_CHECKPOINT_DIR": str(workdir / "checkpoints"),
+            "PROCTOR_LEDGER_REDACTION_KEY": str(workdir / "keys" / "redaction.key"),
             "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
 
 

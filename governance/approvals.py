@@ -143,7 +143,7 @@ class Approvals:
             action_id=action.id,
             action_kind=action.kind,
             action_digest=action.digest(),
-            action_json=action.model_dump_json(),
+            action_json=json.dumps(masked_view(action)),
             flow_run_id=action.flow_run_id,
             requested_by=action.requested_by,
             robot=action.actor,
@@ -271,6 +271,24 @@ class Approvals:
             action_id=request.action_id,
             action_kind=request.action_kind,
         )
+
+
+def masked_view(action: Action) -> dict[str, Any]:
+    """The action as approvers see it: sensitive params show only their last four characters.
+
+    The store keeps this view; the approval is bound to the digest of the clear action, which
+    the robot proposes again, so the clear values never need to be stored.
+    """
+    view = action.model_dump(mode="json", exclude={"sensitive", "idempotency_key"})
+    view["params"] = {k: _mask(v) if k in action.sensitive else v
+                      for k, v in action.params.items()}
+    view["context"] = {k: v for k, v in action.context.items() if k not in action.sensitive}
+    return view
+
+
+def _mask(value: Any) -> str:
+    text = str(value)
+    return "••••" + text[-4:] if len(text) > 8 else "••••"
 
 
 def _aware(moment: datetime) -> datetime:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from audit import Checkpoints, LedgerReader, LedgerWriter, open_engine
 from audit.keys import load_or_create_signing_key
+from audit.redaction import Redactor, load_or_create_key
 from governance.approvals import Approvals
 from governance.gate import Gate
 from governance.policy_regorus import RegorusEngine
@@ -37,9 +38,10 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     engine = open_engine(settings.ledger.url, busy_timeout_ms=settings.ledger.busy_timeout_ms)
     checkpoints = Checkpoints(engine, load_or_create_signing_key(settings.ledger.signing_key),
                               settings.ledger.checkpoint_dir)
-    writer = LedgerWriter(engine, checkpoints=checkpoints,
+    redactor = Redactor(load_or_create_key(settings.ledger.redaction_key))
+    writer = LedgerWriter(engine, redactor=redactor, checkpoints=checkpoints,
                           checkpoint_every=settings.ledger.checkpoint_every)
-    reader = LedgerReader(engine)
+    reader = LedgerReader(engine, redactor=redactor)
     patience = settings.approvals.resume_patience_s
     approvals = Approvals(
         engine,

@@ -118,6 +118,7 @@ class Gate:
             action_id=action.id,
             action_kind=action.kind,
             idempotency_key=action.idempotency_key,
+            sensitive=action.sensitive,
         )
 
 

@@ -38,6 +38,9 @@ class Action(BaseModel):
     context: dict[str, Any] = Field(default_factory=dict)
     flow_run_id: str | None = None
     idempotency_key: str | None = None
+    sensitive: frozenset[str] = Field(
+        default=frozenset(), description="param names stored in the ledger as keyed hashes only"
+    )
 
     @field_validator("params", "context")
     @classmethod
@@ -66,7 +69,7 @@ class Action(BaseModel):
 
     def policy_input(self) -> dict[str, Any]:
         """The document the policy evaluates."""
-        action = self.model_dump(exclude={"context"})
+        action = self.model_dump(mode="json", exclude={"context", "sensitive"})
         return {"action": action, "context": self.context}
 
 

@@ -33,6 +33,10 @@ class LedgerSettings(BaseSettings):
         default=ROOT / ".proctor" / "keys" / "ledger-ed25519.pem",
         description="Ed25519 key that signs checkpoints (made on first use, mode 0600)",
     )
+    redaction_key: Path = Field(
+        default=ROOT / ".proctor" / "keys" / "redaction.key",
+        description="secret that keys the hashes replacing secrets in the ledger (0600)",
+    )
     checkpoint_dir: Path = Field(
         default=ROOT / ".proctor" / "checkpoints",
         description="where signed checkpoints are written for auditors to keep",

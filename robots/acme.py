@@ -109,7 +109,8 @@ class AcmePayablesRobot:
             return None
         params = {"vendor": row.vendor, "old_iban": on_file, "new_iban": row.vendor_iban}
         action = self._action("acme.change_bank_account", params,
-                              key=f"acme:bank:{row.vendor}:{row.vendor_iban}")
+                              key=f"acme:bank:{row.vendor}:{row.vendor_iban}",
+                              sensitive=frozenset({"old_iban", "new_iban"}))
         return self._gate.submit(action, lambda a: self._do_change_iban(page, a))
 
     def _create_invoice(self, page: Page, row: InvoiceRow) -> Outcome:
@@ -135,10 +136,12 @@ class AcmePayablesRobot:
         return self._gate.submit(action, lambda a: self._do_release(page, a))
 
     def _action(self, kind: str, params: dict[str, Any], *, key: str | None = None,
-                context: dict[str, Any] | None = None) -> Action:
+                context: dict[str, Any] | None = None,
+                sensitive: frozenset[str] = frozenset()) -> Action:
         return Action(kind=kind, target=self.target, actor=self.actor,
                       requested_by=self._requested_by, flow_run_id=self._flow_run_id,
-                      idempotency_key=key, params=params, context=context or {})
+                      idempotency_key=key, params=params, context=context or {},
+                      sensitive=sensitive)
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ def settings(tmp_path: Path, policy_dir: Path) -> Settings:
         user="alice",
         ledger=LedgerSettings(url=f"sqlite:///{tmp_path / 'proctor.db'}",
                               signing_key=tmp_path / "keys" / "ledger.pem",
+                              redaction_key=tmp_path / "keys" / "redaction.key",
                               checkpoint_dir=tmp_path / "checkpoints"),
         policy=PolicySettings(dir=policy_dir),
         approvals=ApprovalSettings(poll_interval_s=0.05, resume_patience_s=0),

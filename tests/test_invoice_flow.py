@@ -78,8 +78,21 @@ def test_ledger_tells_the_story_and_verifies(demo_run) -> None:
     approved = reader.query(kind="approval.approved")
     assert [e.actor for e in approved] == ["bob"]
     assert {e.actor for e in reader.query(kind="approval.rejected")} == {"carol"}
-    # The robot's password never reaches the ledger.
-    assert "acme-clerk-pw" not in (workdir / "proctor.db").read_bytes().decode("latin-1")
+
+
+
+def test_no_secret_in_ledger_logs_or_prefect(demo_run) -> None:
+    """The robot's password and the bank details it proposed appear nowhere but in the app."""
+    workdir = demo_run[0]
+    secrets = [b"acme-clerk-pw", b"CH5604835012345678009", b"CH9300762011623852957"]
+    scanned = [p for p in workdir.rglob("*") if p.is_file()
+               and not p.name.startswith(("acme.db", "invoices.xlsx"))]
+    assert any(p.name == "flow.log" for p in scanned)
+    assert any(p.name.startswith("proctor.db") for p in scanned)
+    for path in scanned:
+        content = path.read_bytes()
+        for secret in secrets:
+            assert secret not in content, f"{secret!r} found in {path}"
 
 
 def test_cli_verify_names_an_edited_row(demo_run) -> None:
