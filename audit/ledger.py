@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -109,37 +110,27 @@ class LedgerReader:
         self._engine = engine
         self._redactor = redactor or Redactor(None)
 
-    def query(
-        self,
-        *,
-        flow_run_id: str | None = None,
-        action_kind: str | None = None,
-        actor: str | None = None,
-        kind: str | None = None,
-        idempotency_key: str | None = None,
-        action_id: str | None = None,
-        seq: int | None = None,
-        limit: int | None = None,
-    ) -> list[LedgerEntry]:
-        """Entries matching every given filter, oldest first (the last `limit` when given)."""
-        filters = {
-            "flow_run_id": flow_run_id,
-            "action_kind": action_kind,
-            "actor": actor,
-            "kind": kind,
-            "idempotency_key": idempotency_key,
-            "action_id": action_id,
-            "seq": seq,
-        }
+    def query(self, limit: int | None = None, **filters: Any) -> list[LedgerEntry]:
+        """Entries matching every filter, oldest first (the last `limit` when given).
+
+        Entry filters: flow_run_id, action_kind, actor, kind, idempotency_key, action_id, seq,
+        since / until (ISO 8601 UTC, inclusive), text (in the payload, actor, kind or action
+        kind). Action filters select every entry of the actions that match: robot (who
+        proposed it), decision (allow, deny, require_approval), approver (who voted on it),
+        policy_revision (a prefix of the revision that decided it).
+        """
         stmt = select(LedgerEntry)
-        for name, value in filters.items():
-            if value is not None:
-                stmt = stmt.where(getattr(LedgerEntry, name) == value)
+        for condition in _conditions(self._redactor, filters):
+            stmt = stmt.where(condition)
         stmt = stmt.order_by(col(LedgerEntry.seq).desc())
         if limit is not None:
             stmt = stmt.limit(limit)
         with Session(self._engine) as session:
             return list(reversed(session.exec(stmt).all()))
+
+    def story(self, action_id: str) -> list[LedgerEntry]:
+        """Everything recorded about one action, from proposal to outcome."""
+        return self.query(action_id=action_id)
 
     def tail(self, n: int = 20) -> list[LedgerEntry]:
         """The last `n` entries, oldest first."""
@@ -178,6 +169,51 @@ class LedgerReader:
                 return
             yield from (dict(row) for row in page)
             after = page[-1]["seq"]
+
+
+_EQUAL = ("flow_run_id", "action_kind", "actor", "kind", "action_id", "seq")
+_ACTION_FILTERS = ("robot", "decision", "approver", "policy_revision")
+
+
+def _conditions(redactor: Redactor, filters: dict[str, Any]) -> list[Any]:
+    unknown = set(filters) - {*_EQUAL, *_ACTION_FILTERS, "idempotency_key", "since", "until",
+                              "text"}
+    if unknown:
+        raise ValueError(f"unknown ledger filter(s): {', '.join(sorted(unknown))}")
+    given = {k: v for k, v in filters.items() if v is not None}
+    if given.get("decision") not in (None, "allow", "deny", "require_approval"):
+        raise ValueError("decision must be allow, deny or require_approval")
+    if not all(c in "0123456789abcdef" for c in given.get("policy_revision", "")):
+        raise ValueError("policy_revision must be (a prefix of) a hex revision hash")
+    out = [getattr(LedgerEntry, name) == given[name] for name in _EQUAL if name in given]
+    if "idempotency_key" in given:
+        out.append(LedgerEntry.idempotency_key == redactor.text(given["idempotency_key"]))
+    if "since" in given:
+        out.append(col(LedgerEntry.recorded_at) >= given["since"])
+    if "until" in given:
+        out.append(col(LedgerEntry.recorded_at) <= given["until"])
+    if "text" in given:
+        like = f"%{given['text']}%"
+        out.append(or_(col(LedgerEntry.payload).like(like), col(LedgerEntry.actor).like(like),
+                       col(LedgerEntry.kind).like(like), col(LedgerEntry.action_kind).like(like)))
+    out += [col(LedgerEntry.action_id).in_(_actions(name, given[name]))
+            for name in _ACTION_FILTERS if name in given]
+    return out
+
+
+def _actions(name: str, value: str) -> Any:
+    """The ids of actions that a robot proposed, a decision or revision decided, or a person
+    voted on. Payloads are canonical JSON, so a fragment match is exact."""
+    ids = select(LedgerEntry.action_id)
+    if name == "robot":
+        return ids.where(LedgerEntry.kind == "action.proposed", LedgerEntry.actor == value)
+    if name == "decision":
+        return ids.where(LedgerEntry.kind == "policy.decided",
+                         col(LedgerEntry.payload).like(f'%"outcome":{json.dumps(value)}%'))
+    if name == "policy_revision":
+        return ids.where(LedgerEntry.kind == "policy.decided",
+                         col(LedgerEntry.payload).like(f'%"policy_revision":"{value}%'))
+    return ids.where(LedgerEntry.kind == "approval.voted", LedgerEntry.actor == value)
 
 
 def _reason(exc: SQLAlchemyError) -> str:

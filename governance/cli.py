@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -149,27 +150,59 @@ def audit_export(out: Annotated[Path, typer.Option(help="a new folder for the bu
 @audit_app.command("tail")
 def audit_tail(n: Annotated[int, typer.Option("-n", min=1)] = 20, as_json: AsJson = False) -> None:
     """The last N entries."""
-    _print_entries(_governance().reader.tail(n), as_json)
+    _print_entries(_governance().reader.tail(n), "jsonl" if as_json else "table")
 
 
 @audit_app.command("query")
 def audit_query(
     flow_run: Annotated[Optional[str], typer.Option(help="flow run id")] = None,
     action_kind: Annotated[Optional[str], typer.Option(help="e.g. acme.create_invoice")] = None,
-    actor: Annotated[Optional[str], typer.Option(help="e.g. robot:acme-payables, bob")] = None,
+    actor: Annotated[Optional[str], typer.Option(help="who caused the entry")] = None,
     kind: Annotated[Optional[str], typer.Option(help="event, e.g. approval.approved")] = None,
+    since: Annotated[Optional[str], typer.Option(help="ISO time, e.g. 2026-11-24T09:00")] = None,
+    until: Annotated[Optional[str], typer.Option(help="ISO time, inclusive")] = None,
+    robot: Annotated[Optional[str], typer.Option(help="actions proposed by this robot")] = None,
+    decision: Annotated[Optional[str], typer.Option(help="allow, deny or require_approval")]
+    = None,
+    approver: Annotated[Optional[str], typer.Option(help="actions this person voted on")] = None,
+    policy_revision: Annotated[Optional[str], typer.Option(help="revision (prefix)")] = None,
+    text: Annotated[Optional[str], typer.Option(help="free text in the entry")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 1000,
+    output: Annotated[str, typer.Option("--format", help="table, jsonl or csv")] = "table",
     as_json: AsJson = False,
 ) -> None:
-    """Entries matching every filter given, oldest first."""
-    entries = _governance().reader.query(flow_run_id=flow_run, action_kind=action_kind,
-                                         actor=actor, kind=kind, limit=limit)
-    _print_entries(entries, as_json)
+    """Entries matching every filter given, oldest first; export as JSONL or CSV."""
+    try:
+        entries = _governance().reader.query(
+            limit=limit, flow_run_id=flow_run, action_kind=action_kind, actor=actor, kind=kind,
+            since=since, until=until, robot=robot, decision=decision, approver=approver,
+            policy_revision=policy_revision, text=text)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    _print_entries(entries, "jsonl" if as_json else output)
 
 
-def _print_entries(entries: list[LedgerEntry], as_json: bool) -> None:
+@audit_app.command("story")
+def audit_story(action_id: str) -> None:
+    """The story of one action: proposal, decision, approvals and outcome."""
+    entries = _governance().reader.story(action_id)
+    if not entries:
+        _fail(f"no ledger entries for action {action_id!r}")
     for e in entries:
-        if as_json:
+        typer.echo(f"{e.recorded_at[:19]}  #{e.seq:<6} {e.kind:<18} by {e.actor:<22} "
+                   f"{_brief(e.data())}")
+
+
+def _print_entries(entries: list[LedgerEntry], output: str) -> None:
+    if output not in ("table", "jsonl", "csv"):
+        _fail(f"unknown format {output!r}: use table, jsonl or csv", 2)
+    if output == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(LedgerEntry.model_fields))
+        writer.writeheader()
+        writer.writerows(e.model_dump() for e in entries)
+        return
+    for e in entries:
+        if output == "jsonl":
             typer.echo(json.dumps({**e.model_dump(), "payload": e.data()}))
         else:
             what = e.action_kind or ""

@@ -111,3 +111,64 @@ def test_prefect_yaml_deploys_the_flow() -> None:
         accepted = inspect.signature(flow.fn).parameters
         assert set(deployment["parameters"]) <= set(accepted)
         assert deployment["work_pool"]["name"] == "proctor-process"
+
+
+def test_auditor_queries_and_exports(governance: Governance, env: dict[str, str]) -> None:
+    import csv
+    import io
+    import threading
+    import time
+
+    def bob_then_carol() -> None:
+        for who in ("bob", "carol"):
+            for _ in range(300):
+                pending = governance.approvals.list("pending")
+                if pending:
+                    if who == "bob":
+                        governance.approvals.approve(pending[0].id, "bob")
+                    else:
+                        governance.approvals.reject(pending[0].id, "carol", "no")
+                    break
+                time.sleep(0.02)
+
+    def release(amount: str, robot: str = "robot:acme") -> Action:
+        return Action(kind="acme.release_payment", target="acme-payables", actor=robot,
+                      requested_by="alice", idempotency_key=f"r{amount}",
+                      params={"vendor": "Globex Corporation", "invoice_number": amount,
+                              "amount": amount, "currency": "EUR"},
+                      context={"invoice_status": "entered"})
+
+    thread = threading.Thread(target=bob_then_carol)
+    thread.start()
+    allowed = governance.gate.submit(release("10.00"), lambda a: {"ok": 1})
+    approved = governance.gate.submit(release("20000.00"), lambda a: {"ok": 2})
+    rejected = governance.gate.submit(release("30000.00", "robot:other"), lambda a: {"ok": 3})
+    denied = governance.gate.submit(release("999999.00"), lambda a: {"ok": 4})
+    thread.join()
+
+    def ids(*args: str) -> set[str]:
+        out = cli(env, "audit", "query", "--format", "jsonl", *args)
+        assert out.returncode == 0, out.stderr
+        return {json.loads(line)["action_id"] for line in out.stdout.splitlines()}
+
+    assert ids("--approver", "bob") == {approved.action_id}
+    assert ids("--approver", "carol") == {rejected.action_id}
+    assert ids("--decision", "deny") == {denied.action_id}
+    assert ids("--decision", "allow") == {allowed.action_id}
+    assert ids("--robot", "robot:other") == {rejected.action_id}
+    revision = governance.policy.revision[:12]
+    assert len(ids("--policy-revision", revision)) == 4
+    assert ids("--policy-revision", "0000") == set()
+    assert ids("--text", "999999.00") == {denied.action_id}
+    assert len(ids("--since", "2000-01-01", "--until", "2999-01-01")) == 4
+    assert ids("--until", "2000-01-01") == set()
+    story = cli(env, "audit", "story", approved.action_id).stdout
+    assert [line.split()[2] for line in story.splitlines()] == [
+        "action.proposed", "policy.decided", "approval.requested", "approval.voted",
+        "approval.approved", "approval.used", "action.started", "action.succeeded"]
+    exported = cli(env, "audit", "query", "--decision", "require_approval", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert {r["action_id"] for r in rows} == {approved.action_id, rejected.action_id}
+    assert {"seq", "entry_hash", "payload"} <= set(rows[0])
+    bad = cli(env, "audit", "query", "--decision", "maybe")
+    assert bad.returncode == 2 and "decision must be" in bad.stderr
