@@ -16,6 +16,7 @@ from audit.merkle import inclusion_proof, verify_inclusion
 from audit.tree import entry_leaf
 from governance.composition import Governance, build
 from governance.errors import ApprovalError, PolicyError
+from governance.identity import IdentityError
 from governance.policy_regorus import RegorusEngine, run_rego_tests
 from governance.settings import Settings
 
@@ -27,7 +28,9 @@ approvals_app = typer.Typer(help="The review queue: list, show, approve, reject.
                             no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
+users_app = typer.Typer(help="Local users, their roles and API tokens.", no_args_is_help=True)
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(users_app, name="users")
 
 FLOWS = {"invoice-entry": "flows/invoice_entry.py:invoice_entry"}
 
@@ -314,6 +317,45 @@ def run(
     if summary is not None:
         summary.write_text(text, "utf-8")
     typer.echo(text)
+
+
+# --- users and the API service -------------------------------------------------------------------
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[list[str], typer.Option(help="author, approver, auditor or admin")],
+    group: Annotated[Optional[list[str]], typer.Option(help="approver group")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
+) -> None:
+    """Add a user (the password is asked for, or read from stdin)."""
+    password = (sys.stdin.readline().rstrip("\n") if password_stdin
+                else typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    try:
+        user = _governance().identity.add_user(name, password, roles=set(role),
+                                               groups=set(group or ()))
+    except IdentityError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"user {user.name}: roles {user.roles}; groups {user.groups or '-'}")
+
+
+@users_app.command("token")
+def users_token(name: str) -> None:
+    """Create an API token for a user; it is printed once and stored only as a hash."""
+    try:
+        typer.echo(_governance().identity.create_token(name))
+    except IdentityError as exc:
+        _fail(str(exc), 2)
+
+
+@app.command("serve")
+def serve(host: str = "127.0.0.1", port: int = 8700) -> None:
+    """Run the REST API (OpenAPI document at /api/openapi.json)."""
+    import uvicorn
+
+    from governance.api import create_api
+
+    uvicorn.run(create_api(_governance()), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from audit.keys import load_or_create_signing_key
 from audit.redaction import Redactor, load_or_create_key
 from governance.approvals import Approvals
 from governance.gate import Gate
+from governance.identity import Identity
 from governance.policy_regorus import RegorusEngine
 from governance.settings import Settings
 from governance.waiting import PrefectPauseWaiter, resume_run_when_paused
@@ -24,6 +25,7 @@ class Governance:
     reader: LedgerReader
     checkpoints: Checkpoints
     approvals: Approvals
+    identity: Identity
     policy: RegorusEngine
     gate: Gate
 
@@ -51,7 +53,8 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     policy = RegorusEngine(settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
     waiter = PrefectPauseWaiter(approvals, settings.approvals.poll_interval_s)
     gate = Gate(policy, writer, reader, approvals, waiter)
-    return Governance(settings, writer, reader, checkpoints, approvals, policy, gate)
+    return Governance(settings, writer, reader, checkpoints, approvals, Identity(engine), policy,
+                      gate)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -172,3 +172,21 @@ def test_auditor_queries_and_exports(governance: Governance, env: dict[str, str]
     assert {"seq", "entry_hash", "payload"} <= set(rows[0])
     bad = cli(env, "audit", "query", "--decision", "maybe")
     assert bad.returncode == 2 and "decision must be" in bad.stderr
+
+
+def test_users_cli(env: dict[str, str], tmp_path: Path) -> None:
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "governance.cli", *args], input=stdin,
+                              capture_output=True, text=True, env={**os.environ, **env})
+
+    short = run("users", "add", "dora", "--role", "auditor", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    bad_role = run("users", "add", "dora", "--role", "boss", "--password-stdin",
+                   stdin="a long enough password\n")
+    assert bad_role.returncode == 2 and "unknown: ['boss']" in bad_role.stderr
+    made = run("users", "add", "dora", "--role", "auditor", "--group", "treasury",
+               "--password-stdin", stdin="a long enough password\n")
+    assert made.returncode == 0 and "roles auditor; groups treasury" in made.stdout
+    token = run("users", "token", "dora")
+    assert token.returncode == 0 and token.stdout.startswith("pct_")
+    assert run("users", "token", "nobody").returncode == 2
