@@ -12,7 +12,12 @@ import typer
 
 from audit import LedgerEntry, LedgerWriteError, export_bundle, verify_bundle
 from audit.keys import load_public_key
-from audit.merkle import inclusion_proof, verify_inclusion
+from audit.merkle import (
+    consistency_proof,
+    inclusion_proof,
+    verify_consistency,
+    verify_inclusion,
+)
 from audit.tree import entry_leaf
 from governance.composition import Governance, build
 from governance.errors import ApprovalError, PolicyError
@@ -136,6 +141,21 @@ def audit_prove(
                            "leaf_hash": leaf.hex(), "root_hash": root.hex(),
                            "proof": [h.hex() for h in proof],
                            "verified": verify_inclusion(leaf, seq - 1, size, proof, root)},
+                          indent=2))
+
+
+@audit_app.command("consistency")
+def audit_consistency(old: int, new: int) -> None:
+    """Print the proof that signed checkpoint OLD is a prefix of signed checkpoint NEW."""
+    governance = _governance()
+    signed = {c.size: c for c in governance.checkpoints.all()}
+    if old not in signed or new not in signed or old > new:
+        _fail(f"need two signed checkpoints, old <= new; sizes signed: {sorted(signed)}", 2)
+    path = consistency_proof(governance.checkpoints.tree, old, new)
+    first, second = (bytes.fromhex(signed[s].root_hash) for s in (old, new))
+    typer.echo(json.dumps({"old_size": old, "new_size": new, "old_root": first.hex(),
+                           "new_root": second.hex(), "proof": [h.hex() for h in path],
+                           "verified": verify_consistency(old, new, first, second, path)},
                           indent=2))
 
 

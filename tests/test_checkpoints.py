@@ -171,6 +171,12 @@ def test_inclusion_proof_from_the_cli(tmp_path: Path) -> None:
                                       text=True).stdout)
     assert proof["verified"] is True and proof["tree_size"] == 13 and len(proof["proof"]) == 4
     assert GENESIS_HASH not in proof["proof"]
+    for i in range(13, 20):
+        writer.append("t", actor="robot", payload={"i": i})
+    subprocess.run([*cli, "checkpoint"], env=env, capture_output=True, check=True)
+    consistent = json.loads(subprocess.run([*cli, "consistency", "13", "20"], env=env,
+                                           capture_output=True, text=True).stdout)
+    assert consistent["verified"] is True and consistent["proof"]
 
 
 def test_sigkill_loses_no_acknowledged_entry(backend: Backend) -> None:  # noqa: F811
