@@ -31,6 +31,13 @@ from demo.acme.sessions import COOKIE, Session, Sessions, csrf_ok
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
+class _Halt(Exception):
+    """Ends a request early with a ready response (a redirect to the login, a 403 page)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
 class _Acme:
     """The app's state and its page handlers."""
 
@@ -48,17 +55,20 @@ class _Acme:
             "fid": lambda key: field_id(layout, key), "fname": lambda key: field_name(layout, key),
             **context}, status_code=status)
 
-    def authed(self, request: Request) -> Session | Response:
+    def authed(self, request: Request) -> Session:
+        """The logged-in session; otherwise the request ends with a redirect to the login."""
         session, expired = self.sessions.get(request.cookies.get(COOKIE))
         if session is None or session.user is None:
-            return RedirectResponse("/login?expired=1" if expired else "/login", status_code=303)
+            raise _Halt(RedirectResponse("/login?expired=1" if expired else "/login",
+                                         status_code=303))
         return session
 
-    async def form(self, request: Request, session: Session) -> dict[str, str] | Response:
+    async def form(self, request: Request, session: Session | None) -> dict[str, str]:
+        """The posted form; a missing or wrong CSRF token ends the request with a 403 page."""
         form = await request.form()
         if not csrf_ok(session, form.get("csrf_token")):
-            return self.render(request, "error.html", session, 403,
-                               message="Invalid or missing CSRF token")
+            raise _Halt(self.render(request, "error.html", session, 403,
+                                    message="Invalid or missing CSRF token"))
         return {k: str(v) for k, v in form.items()}
 
     def value(self, form: dict[str, str], key: str) -> str:
@@ -69,6 +79,10 @@ def create_app(config: AcmeConfig) -> FastAPI:
     """The Acme Payables web app over `config.db_path`."""
     acme = _Acme(config)
     app = FastAPI(title="Acme Payables", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(_Halt)
+    async def halt(_request: Request, exc: _Halt) -> Response:
+        return exc.response
 
     @app.middleware("http")
     async def slow(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -101,11 +115,7 @@ def _login_routes(app: FastAPI, acme: _Acme) -> None:
     async def login(request: Request) -> Response:
         old = request.cookies.get(COOKIE)
         session, _ = acme.sessions.get(old)
-        form = await request.form()
-        if not csrf_ok(session, form.get("csrf_token")):
-            return acme.render(request, "error.html", session, 403,
-                               message="Invalid or missing CSRF token")
-        values = {k: str(v) for k, v in form.items()}
+        values = await acme.form(request, session)
         if (acme.value(values, "username"), values.get(field_name(acme.config.layout,
                                                                   "password"))) != (
                 acme.config.username, acme.config.password):
@@ -129,15 +139,11 @@ def _vendor_routes(app: FastAPI, acme: _Acme) -> None:
     @app.get("/vendors", response_class=HTMLResponse)
     def vendors(request: Request) -> Response:
         session = acme.authed(request)
-        if isinstance(session, Response):
-            return session
         return acme.render(request, "vendors.html", session, vendors=db.list_vendors(path))
 
     @app.get("/vendors/{vendor_id}", response_class=HTMLResponse)
     def vendor(request: Request, vendor_id: int, updated: int = 0) -> Response:
         session = acme.authed(request)
-        if isinstance(session, Response):
-            return session
         found = db.get_vendor(path, vendor_id)
         if found is None:
             return acme.render(request, "error.html", session, 404, message="No such vendor")
@@ -147,11 +153,7 @@ def _vendor_routes(app: FastAPI, acme: _Acme) -> None:
     @app.post("/vendors/{vendor_id}/bank-account", response_class=HTMLResponse)
     async def change_iban(request: Request, vendor_id: int) -> Response:
         session = acme.authed(request)
-        if isinstance(session, Response):
-            return session
         form = await acme.form(request, session)
-        if isinstance(form, Response):
-            return form
         found = db.get_vendor(path, vendor_id)
         new_iban = acme.value(form, "new_iban").replace(" ", "").upper()
         if found is None or not iban_is_valid(new_iban):
@@ -178,8 +180,6 @@ def _invoice_routes(app: FastAPI, acme: _Acme) -> None:
     @app.get("/invoices", response_class=HTMLResponse)
     def invoices(request: Request) -> Response:
         session = acme.authed(request)
-        if isinstance(session, Response):
-            return session
         query = request.query_params.get(field_name(acme.config.layout, "q"), "").strip()
         return acme.render(request, "invoices.html", session, query=query,
                            invoices=db.list_invoices(path, query))
@@ -187,18 +187,12 @@ def _invoice_routes(app: FastAPI, acme: _Acme) -> None:
     @app.get("/invoices/new", response_class=HTMLResponse)
     def new_invoice(request: Request) -> Response:
         session = acme.authed(request)
-        if isinstance(session, Response):
-            return session
         return form_page(request, session, {"currency": "EUR"}, {})
 
     @app.post("/invoices", response_class=HTMLResponse)
     async def save_invoice(request: Request) -> Response:
         session = acme.authed(request)
-        if isinstance(session, Response):
-            return session
         form = await acme.form(request, session)
-        if isinstance(form, Response):
-            return form
         values = {f.key: acme.value(form, f.key) for f in ordered_fields(acme.config.layout)}
         vendors = {v["name"]: v["id"] for v in db.list_vendors(path)}
         errors = validate_invoice(values, list(vendors))
@@ -215,8 +209,6 @@ def _invoice_routes(app: FastAPI, acme: _Acme) -> None:
     @app.get("/invoices/{invoice_id}", response_class=HTMLResponse)
     def invoice(request: Request, invoice_id: int, saved: int = 0, released: int = 0) -> Response:
         session = acme.authed(request)
-        if isinstance(session, Response):
-            return session
         found = db.get_invoice(path, invoice_id)
         if found is None:
             return acme.render(request, "error.html", session, 404, message="No such invoice")
@@ -228,11 +220,7 @@ def _invoice_routes(app: FastAPI, acme: _Acme) -> None:
     @app.post("/invoices/{invoice_id}/release", response_class=HTMLResponse)
     async def release(request: Request, invoice_id: int) -> Response:
         session = acme.authed(request)
-        if isinstance(session, Response):
-            return session
-        form = await acme.form(request, session)
-        if isinstance(form, Response):
-            return form
+        await acme.form(request, session)  # checks the CSRF token
         with db.connect(path) as conn:
             changed = conn.execute(
                 "UPDATE invoices SET status = 'released', released_at = ? "
