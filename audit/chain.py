@@ -52,7 +52,8 @@ class Verification:
 
     def describe(self) -> str:
         if self.ok:
-            signed = f", {self.checkpoints} signed checkpoints match" if self.checkpoints else ""
+            plural = "s match" if self.checkpoints > 1 else " matches"
+            signed = f", {self.checkpoints} signed checkpoint{plural}" if self.checkpoints else ""
             return f"ledger OK: {self.checked} entries, hash chain intact{signed}"
         where = f"entry {self.first_bad_seq}" if self.first_bad_seq else "the log"
         return f"ledger BROKEN at {where}: {self.problem}"

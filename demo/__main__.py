@@ -123,13 +123,21 @@ def run(workdir: Path, keep: bool) -> int:
         except RuntimeError as exc:
             say(str(exc))
             return 1
+        proctor(env, "audit", "checkpoint")
         verify = proctor(env, "audit", "verify")
         print_summary(summary, verify)
-        say(f"\nLedger: PROCTOR_LEDGER_URL=sqlite:///{workdir / 'proctor.db'} proctor audit tail")
+        exported = proctor(env, "audit", "export", "--out", str(workdir / "evidence"))
+        offline = proctor(env, "audit", "verify", "--bundle", str(workdir / "evidence"))
+        say(f"  {'evidence bundle':<22} {workdir / 'evidence'} (exit {exported.returncode})")
+        say(f"  {'verified offline':<22} {offline.stdout.strip()} (exit {offline.returncode})")
+        env_file = workdir / "env.sh"
+        env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()
+                                    if k.startswith("PROCTOR_LEDGER_")))
+        say(f"\nLook around: source {env_file}; .venv/bin/proctor audit tail")
         if keep:
             say("Services keep running; Ctrl-C to stop.")
             _sleep_forever()
-    return 0 if verify.returncode == 0 else 1
+    return 0 if verify.returncode == offline.returncode == 0 else 1
 
 
 def _sleep_forever() -> None:
