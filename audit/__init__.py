@@ -5,13 +5,14 @@ from audit.chain import GENESIS_HASH, Verification, canonical_json
 from audit.checkpoints import Checkpoint, Checkpoints
 from audit.entries import LedgerEntry
 from audit.errors import LedgerCorrupted, LedgerError, LedgerWriteError
-from audit.ledger import LedgerReader, LedgerWriter
+from audit.ledger import Event, LedgerReader, LedgerWriter
 from audit.store import open_engine
 
 __all__ = [
     "GENESIS_HASH",
     "Checkpoint",
     "Checkpoints",
+    "Event",
     "LedgerCorrupted",
     "LedgerEntry",
     "LedgerError",

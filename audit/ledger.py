@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,20 @@ log = logging.getLogger(__name__)
 OUTCOME_KINDS = ("action.succeeded", "action.failed", "action.started")
 
 
+@dataclass(frozen=True)
+class Event:
+    """One thing to record: what happened, who caused it, and its details."""
+
+    kind: str
+    actor: str
+    payload: dict[str, Any] | None = None
+    flow_run_id: str | None = None
+    action_id: str | None = None
+    action_kind: str | None = None
+    idempotency_key: str | None = None
+    sensitive: frozenset[str] = field(default_factory=frozenset)
+
+
 class LedgerWriter:
     """Appends entries; `append` returns only once the entry is committed (durable)."""
 
@@ -43,51 +58,54 @@ class LedgerWriter:
         self._checkpoints = checkpoints
         self._checkpoint_every = checkpoint_every
 
-    def append(
-        self,
-        kind: str,
-        *,
-        actor: str,
-        payload: dict[str, Any] | None = None,
-        flow_run_id: str | None = None,
-        action_id: str | None = None,
-        action_kind: str | None = None,
-        idempotency_key: str | None = None,
-        sensitive: frozenset[str] = frozenset(),
-    ) -> LedgerEntry:
-        """Record one event at the end of the chain; secrets in `payload` (and fields named in
-        `sensitive`) are replaced by keyed hashes before anything is written.
+    def append(self, kind: str, *, actor: str, **details: Any) -> LedgerEntry:
+        """Record one event at the end of the chain (see `Event` for the details it takes).
 
         Raises `LedgerWriteError` when the entry could not be made durable; then nothing was
         recorded and the caller must not carry out what the entry describes.
         """
-        fields: dict[str, Any] = {
-            "recorded_at": datetime.now(UTC).isoformat(timespec="microseconds"),
-            "kind": kind,
-            "actor": actor,
-            "flow_run_id": flow_run_id,
-            "action_id": action_id,
-            "action_kind": action_kind,
-            "idempotency_key": self._redactor.text(idempotency_key) if idempotency_key else None,
-            "payload": canonical_json(self._redactor.payload(payload or {}, sensitive)),
-        }
+        return self.append_all([Event(kind, actor, **details)])[0]
+
+    def append_all(self, events: list[Event]) -> list[LedgerEntry]:
+        """Record several events in one durable transaction: all of them, or none.
+
+        Secrets in payloads (and fields an event marks `sensitive`) are replaced by keyed hashes
+        before anything is written.
+        """
+        rows = [self._fields(event) for event in events]
         try:
             with self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
                 with conn.begin(), Session(bind=conn) as session:
                     lock_for_append(conn)
-                    entry = self._chain(session, fields)
-                    session.add(entry)
+                    entries = self._chain(session, rows)
+                    session.add_all(entries)
                     session.flush()
-                    session.expunge(entry)
+                    session.expunge_all()
         except SQLAlchemyError as exc:
+            kinds = ", ".join(e.kind for e in events)
             raise LedgerWriteError(
-                f"could not record '{kind}' in the ledger: {_reason(exc)}. Nothing was done; "
+                f"could not record '{kinds}' in the ledger: {_reason(exc)}. Nothing was done; "
                 "check that the ledger database is reachable, writable and has free space."
             ) from exc
-        if self._checkpoints and self._checkpoint_every and entry.seq % self._checkpoint_every == 0:
+        every = self._checkpoint_every
+        if self._checkpoints and every and entries[-1].seq // every > (entries[0].seq - 1) // every:
             self._checkpoint()
-        return entry
+        return entries
+
+    def _fields(self, event: Event) -> dict[str, Any]:
+        key = event.idempotency_key
+        return {
+            "recorded_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "kind": event.kind,
+            "actor": event.actor,
+            "flow_run_id": event.flow_run_id,
+            "action_id": event.action_id,
+            "action_kind": event.action_kind,
+            "idempotency_key": self._redactor.text(key) if key else None,
+            "payload": canonical_json(self._redactor.payload(event.payload or {},
+                                                             event.sensitive)),
+        }
 
     def _checkpoint(self) -> None:
         try:
@@ -96,11 +114,17 @@ class LedgerWriter:
             log.warning("could not make a ledger checkpoint: %s", exc)
 
     @staticmethod
-    def _chain(session: Session, fields: dict[str, Any]) -> LedgerEntry:
-        last = session.exec(select(LedgerEntry).order_by(col(LedgerEntry.seq).desc())).first()
-        fields["seq"] = last.seq + 1 if last else 1
-        fields["prev_hash"] = last.entry_hash if last else GENESIS_HASH
-        return LedgerEntry(**fields, entry_hash=entry_hash(fields))
+    def _chain(session: Session, rows: list[dict[str, Any]]) -> list[LedgerEntry]:
+        last = session.exec(select(LedgerEntry.seq, LedgerEntry.entry_hash)
+                            .order_by(col(LedgerEntry.seq).desc()).limit(1)).first()
+        seq, prev = (last[0], last[1]) if last else (0, GENESIS_HASH)
+        entries = []
+        for fields in rows:
+            seq += 1
+            fields = {**fields, "seq": seq, "prev_hash": prev}
+            prev = entry_hash(fields)
+            entries.append(LedgerEntry(**fields, entry_hash=prev))
+        return entries
 
 
 class LedgerReader:
@@ -147,6 +171,7 @@ class LedgerReader:
             .where(LedgerEntry.idempotency_key == self._redactor.text(idempotency_key))
             .where(col(LedgerEntry.kind).in_(OUTCOME_KINDS))
             .order_by(col(LedgerEntry.seq).desc())
+            .limit(1)
         )
         with Session(self._engine) as session:
             return session.exec(stmt).first()

@@ -4,7 +4,7 @@
 
 1. replay   : a business transaction already recorded as done is not done again
 2. policy   : the engine decides; anything unclear is a deny
-3. ledger   : proposal and decision are appended (with the policy revision)
+3. ledger   : proposal and decision are appended in one commit (with the policy revision)
 4. approval : if required, a request bound to the action's digest; wait; read the store
 5. execute  : 'started' is durable before the effect runs; then 'succeeded' or 'failed'
 
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from audit import LedgerReader, LedgerWriter
+from audit.ledger import Event
 from governance.approvals import Approvals
 from governance.errors import ApprovalError, BusinessRuleError
 from governance.models import Action, Decision, Outcome, OutcomeStatus
@@ -48,11 +49,13 @@ class Gate:
         replay = self._replay(action)
         if replay is not None:
             return replay
-        self._record(action, "action.proposed", {
-            "params": action.params, "context": action.context, "digest": action.digest(),
-        })
         decision = self.policy.decide(action.policy_input())
-        self._record(action, "policy.decided", decision.model_dump(), actor="policy")
+        # Proposal and decision become durable together: one commit, two entries.
+        self._writer.append_all([
+            self._event(action, "action.proposed", {
+                "params": action.params, "context": action.context, "digest": action.digest()}),
+            self._event(action, "policy.decided", decision.model_dump(), actor="policy"),
+        ])
         if decision.outcome == "deny":
             return _outcome(action, "denied", decision, message=", ".join(decision.reasons))
         approval_id = None
@@ -110,16 +113,16 @@ class Gate:
 
     def _record(self, action: Action, kind: str, payload: dict[str, Any],
                 actor: str | None = None) -> None:
-        self._writer.append(
-            kind,
-            actor=actor or action.actor,
-            payload={"requested_by": action.requested_by, **payload},
-            flow_run_id=action.flow_run_id,
-            action_id=action.id,
-            action_kind=action.kind,
-            idempotency_key=action.idempotency_key,
-            sensitive=action.sensitive,
-        )
+        self._writer.append_all([self._event(action, kind, payload, actor)])
+
+    @staticmethod
+    def _event(action: Action, kind: str, payload: dict[str, Any],
+               actor: str | None = None) -> Event:
+        return Event(kind, actor or action.actor,
+                     payload={"requested_by": action.requested_by, **payload},
+                     flow_run_id=action.flow_run_id, action_id=action.id,
+                     action_kind=action.kind, idempotency_key=action.idempotency_key,
+                     sensitive=action.sensitive)
 
 
 def _outcome(action: Action, status: OutcomeStatus, decision: Decision | None = None,
