@@ -117,7 +117,8 @@ def main() -> None:
     report("governance", rows, [
         f"{args.decisions} decisions, best of 3; the engine's answer travels through its own "
         "thread (regorus engines are bound to one thread)",
-        "Gate cost: 200 actions, each a policy decision and 4 durable SQLite appends (fsync)",
+        "Gate cost: 200 actions, each a policy decision and 3 durable SQLite commits (proposal "
+        "with decision, started, succeeded)",
         f"robot steps: {args.steps} invoices entered ungoverned and {args.steps} governed, "
         "alternating in one browser page, Acme Payables on loopback",
     ])

@@ -49,7 +49,7 @@ class Gate:
         replay = self._replay(action)
         if replay is not None:
             return replay
-        decision = self.policy.decide(action.policy_input())
+        decision = self._decide(action)
         # Proposal and decision become durable together: one commit, two entries.
         self._writer.append_all([
             self._event(action, "action.proposed", {
@@ -64,6 +64,14 @@ class Gate:
             if refusal is not None:
                 return refusal
         return self._execute(action, perform, decision, approval_id)
+
+    def _decide(self, action: Action) -> Decision:
+        """The policy's decision; an engine that raises instead of answering denies."""
+        try:
+            return self.policy.decide(action.policy_input())
+        except Exception as exc:
+            return Decision.deny(f"policy_error: {type(exc).__name__}: {exc}",
+                                 getattr(self.policy, "revision", ""))
 
     def _replay(self, action: Action) -> Outcome | None:
         if not action.idempotency_key:

@@ -92,6 +92,21 @@ def test_broken_policy_denies_and_nothing_executes(governance: Governance,
     assert effect.done == []
 
 
+def test_engine_that_raises_denies(governance: Governance) -> None:
+    class Exploding:
+        revision = "r1"
+
+        def decide(self, policy_input: dict) -> None:
+            raise ConnectionError("policy server unreachable")
+
+    gate = Gate(Exploding(), governance.writer, governance.reader, governance.approvals,
+                PollingWaiter(governance.approvals))
+    effect = Effect()
+    outcome = gate.submit(action(), effect)
+    assert outcome.status == "denied" and "policy server unreachable" in outcome.message
+    assert effect.done == []
+
+
 @pytest.mark.parametrize("failure", ["locked", "read_only", "disk_full"])
 def test_unwritable_ledger_stops_the_action(tmp_path: Path, policy_dir: Path,
                                             failure: str) -> None:
