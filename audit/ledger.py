@@ -31,7 +31,7 @@ from audit.verify import verify_log
 log = logging.getLogger(__name__)
 
 # Outcome kinds that settle what happened to an idempotency key.
-OUTCOME_KINDS = ("action.succeeded", "action.failed", "action.started")
+OUTCOME_KINDS = ("action.succeeded", "action.reconciled", "action.failed", "action.started")
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class LedgerReader:
             return session.exec(select(func.count()).select_from(LedgerEntry)).one()
 
     def last_outcome(self, idempotency_key: str) -> LedgerEntry | None:
-        """The latest started/succeeded/failed entry for a business transaction, if any."""
+        """The latest started/succeeded/reconciled/failed entry of a business transaction."""
         stmt = (
             select(LedgerEntry)
             .where(LedgerEntry.idempotency_key == self._redactor.text(idempotency_key))

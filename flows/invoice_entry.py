@@ -50,6 +50,7 @@ def summarize(results: list[TransactionResult], verified: str) -> dict[str, Any]
         "invoices": len(results),
         "entered": counts["entered"],
         "already_done": counts["already_done"],
+        "reconciled": counts["reconciled"],
         "denied": counts["denied"],
         "rejected": counts["rejected"],
         "expired": counts["expired"],

@@ -25,6 +25,7 @@ from governance.policy import PolicyEngine
 from governance.waiting import ApprovalWaiter
 
 Effect = Callable[[Action], dict[str, Any]]
+Lookup = Callable[[Action], dict[str, Any] | None]
 
 
 class Gate:
@@ -44,9 +45,14 @@ class Gate:
         self._approvals = approvals
         self._waiter = waiter
 
-    def submit(self, action: Action, perform: Effect) -> Outcome:
-        """Take `action` through policy, ledger and approval, then call `perform(action)`."""
-        replay = self._replay(action)
+    def submit(self, action: Action, perform: Effect, reconcile: Lookup | None = None) -> Outcome:
+        """Take `action` through policy, ledger and approval, then call `perform(action)`.
+
+        `reconcile(action)` looks in the application for the effect of an earlier attempt whose
+        outcome is unknown (it started, then crashed or failed for a system reason); it returns
+        what it found, or None. Without it, such an action is left `in_doubt`, not repeated.
+        """
+        replay = self._replay(action, reconcile)
         if replay is not None:
             return replay
         decision = self._decide(action)
@@ -73,20 +79,30 @@ class Gate:
             return Decision.deny(f"policy_error: {type(exc).__name__}: {exc}",
                                  getattr(self.policy, "revision", ""))
 
-    def _replay(self, action: Action) -> Outcome | None:
+    def _replay(self, action: Action, reconcile: Lookup | None) -> Outcome | None:
+        """The recorded outcome of an earlier attempt at the same business transaction."""
         if not action.idempotency_key:
             return None
         last = self._reader.last_outcome(action.idempotency_key)
-        if last is None or last.kind == "action.failed":
-            return None
-        if last.kind == "action.succeeded":
+        if last is None or (last.kind == "action.failed" and last.data().get("business")):
+            return None  # never tried, or the app refused it: a new attempt is a new question
+        if last.kind in ("action.succeeded", "action.reconciled"):
             return _outcome(action, "already_done", result=last.data().get("result", {}),
                             message=f"done earlier (ledger entry {last.seq})")
-        # 'started' with no outcome: the effect may or may not have happened. Do not repeat it.
-        self._record(action, "action.in_doubt", {"started_entry": last.seq})
-        return _outcome(action, "in_doubt", message=(
-            f"an earlier attempt started (ledger entry {last.seq}) and has no recorded outcome; "
-            "check the application and record the result before running it again"))
+        # Started, then crashed or failed for a system reason: it may have happened.
+        if reconcile is None:
+            self._record(action, "action.in_doubt", {"earlier_entry": last.seq})
+            return _outcome(action, "in_doubt", message=(
+                f"an earlier attempt (ledger entry {last.seq}) has no certain outcome; check the "
+                "application and record the result before running it again"))
+        found = reconcile(action)
+        if found is None:
+            self._record(action, "action.reconcile_checked", {"earlier_entry": last.seq,
+                                                              "found": False})
+            return None
+        self._record(action, "action.reconciled", {"earlier_entry": last.seq, "result": found})
+        return _outcome(action, "reconciled", result=found,
+                        message=f"found in the application after attempt {last.seq}")
 
     def _await_approval(
         self, action: Action, decision: Decision

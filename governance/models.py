@@ -13,7 +13,8 @@ from audit import canonical_json
 
 DecisionOutcome = Literal["allow", "deny", "require_approval"]
 OutcomeStatus = Literal[
-    "succeeded", "failed", "denied", "rejected", "expired", "already_done", "in_doubt"
+    "succeeded", "reconciled", "failed", "denied", "rejected", "expired", "already_done",
+    "in_doubt",
 ]
 
 
@@ -113,5 +114,5 @@ class Outcome(BaseModel):
 
     @property
     def done(self) -> bool:
-        """True when the effect happened (now or in an earlier run)."""
-        return self.status in ("succeeded", "already_done")
+        """True when the effect happened (now, in an earlier run, or found by reconciling)."""
+        return self.status in ("succeeded", "reconciled", "already_done")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from playwright.sync_api import Browser, Locator, Page
+from playwright.sync_api import Browser, Locator, Page, Response
 from playwright.sync_api import Error as PlaywrightError
 
 from governance.errors import ApplicationError, BusinessRuleError
@@ -23,8 +23,13 @@ from robots.browser import transaction_context
 from robots.invoices import InvoiceRow
 
 TransactionStatus = Literal[
-    "entered", "already_done", "denied", "rejected", "expired", "failed", "in_doubt"
+    "entered", "reconciled", "already_done", "denied", "rejected", "expired", "failed",
+    "in_doubt",
 ]
+# The invoice form, by the labels a clerk sees: (label, parameter).
+INVOICE_FORM = (("Vendor", "vendor"), ("Invoice number", "invoice_number"), ("Amount", "amount"),
+                ("Currency", "currency"), ("Issue date", "issue_date"), ("Due date", "due_date"),
+                ("Description", "description"))
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b")
 
 
@@ -93,8 +98,11 @@ class AcmePayablesRobot:
                 if not outcome.done:
                     result.status = outcome.status  # type: ignore[assignment]
                     return result
-        if all(s.status == "already_done" for s in result.steps[1:]):
+        effects = [s.status for s in result.steps[1:]]
+        if all(s == "already_done" for s in effects):
             result.status = "already_done"
+        elif "reconciled" in effects:
+            result.status = "reconciled"
         return result
 
     # --- the steps: read what the policy needs, then propose -------------------------------
@@ -111,7 +119,8 @@ class AcmePayablesRobot:
         action = self._action("acme.change_bank_account", params,
                               key=f"acme:bank:{row.vendor}:{row.vendor_iban}",
                               sensitive=frozenset({"old_iban", "new_iban"}))
-        return self._gate.submit(action, lambda a: self._do_change_iban(page, a))
+        return self._gate.submit(action, lambda a: self._do_change_iban(page, a),
+                                 reconcile=lambda a: self._iban_is(page, a))
 
     def _create_invoice(self, page: Page, row: InvoiceRow) -> Outcome:
         params = {
@@ -125,7 +134,8 @@ class AcmePayablesRobot:
         }
         key = f"acme:invoice:{row.vendor}:{row.invoice_number}:{row.amount}:{row.currency}"
         action = self._action("acme.create_invoice", params, key=key, context=context)
-        return self._gate.submit(action, lambda a: self._do_create_invoice(page, a))
+        return self._gate.submit(action, lambda a: self._do_create_invoice(page, a),
+                                 reconcile=lambda a: self._invoice_in_app(page, a))
 
     def _release(self, page: Page, row: InvoiceRow) -> Outcome:
         params = {"vendor": row.vendor, "invoice_number": row.invoice_number,
@@ -133,7 +143,8 @@ class AcmePayablesRobot:
         context = {"invoice_status": self._invoice_status(page, row)}
         key = f"acme:release:{row.vendor}:{row.invoice_number}:{row.amount}:{row.currency}"
         action = self._action("acme.release_payment", params, key=key, context=context)
-        return self._gate.submit(action, lambda a: self._do_release(page, a))
+        return self._gate.submit(action, lambda a: self._do_release(page, a),
+                                 reconcile=lambda a: self._released_in_app(page, a))
 
     def _action(self, kind: str, params: dict[str, Any], *, key: str | None = None,
                 context: dict[str, Any] | None = None,
@@ -155,15 +166,40 @@ class AcmePayablesRobot:
 
     def _invoice_status(self, page: Page, row: InvoiceRow) -> str | None:
         """'entered' or 'released' when the vendor already has this invoice number, else None."""
+        cells = self._invoice_cells(page, row.invoice_number, row.vendor)
+        if cells is None:
+            return None
+        return "released" if "released" in cells else "entered"
+
+    def _invoice_cells(self, page: Page, number: str, vendor: str) -> list[str] | None:
+        """The list row of this vendor's invoice `number`, cell by cell, if there is one."""
         self._goto(page, "/invoices")
         search = self._field(page, "Search")
-        search.fill(row.invoice_number)
+        search.fill(number)
         self._submit(page, search)
-        match = self._table_row(page, row.invoice_number, also=row.vendor)
+        match = self._table_row(page, number, also=vendor)
         if match is None:
             return None
-        text = match.inner_text().lower()
-        return "released" if "released" in text else "entered"
+        return [c.strip() for c in match.get_by_role("cell").all_inner_texts()]
+
+    # --- reconciliation: did an attempt whose outcome is unknown take effect? ---------------
+
+    def _iban_is(self, page: Page, action: Action) -> dict[str, Any] | None:
+        current = self._vendor_iban(page, action.params["vendor"])
+        return {"found": "vendor has the new IBAN"} if current == action.params["new_iban"] \
+            else None
+
+    def _invoice_in_app(self, page: Page, action: Action) -> dict[str, Any] | None:
+        cells = self._invoice_cells(page, action.params["invoice_number"],
+                                    action.params["vendor"])
+        if cells is None or action.params["amount"] not in cells:
+            return None
+        return {"found": "invoice in the list", "row": " | ".join(cells)}
+
+    def _released_in_app(self, page: Page, action: Action) -> dict[str, Any] | None:
+        cells = self._invoice_cells(page, action.params["invoice_number"],
+                                    action.params["vendor"])
+        return {"found": "payment released"} if cells and "released" in cells else None
 
     # --- effects (called by the Gate only) -------------------------------------------------
 
@@ -191,12 +227,13 @@ class AcmePayablesRobot:
     def _do_create_invoice(self, page: Page, action: Action) -> dict[str, Any]:
         p = action.params
         self._goto(page, "/invoices/new")
-        self._field(page, "Vendor").select_option(label=p["vendor"])
-        self._field(page, "Currency").select_option(p["currency"])
-        for label, name in (("Invoice number", "invoice_number"), ("Amount", "amount"),
-                            ("Issue date", "issue_date"), ("Due date", "due_date"),
-                            ("Description", "description")):
-            self._field(page, label).fill(p[name])
+        # Find every field before touching any: a form the robot is unsure of stays untouched.
+        fields = {name: self._field(page, label) for label, name in INVOICE_FORM}
+        fields["vendor"].select_option(label=p["vendor"])
+        fields["currency"].select_option(p["currency"])
+        for name, field_ in fields.items():
+            if name not in ("vendor", "currency"):
+                field_.fill(p[name])
         self._click(page, "Save invoice")
         outcome = self._expect_flash(page, f"Invoice {p['invoice_number']} saved")
         return {**outcome, "invoice_url": page.url}
@@ -243,12 +280,20 @@ class AcmePayablesRobot:
         return locator
 
     def _submit(self, page: Page, field_: Locator) -> None:
-        with page.expect_navigation():
+        with page.expect_navigation() as navigation:
             field_.press("Enter")
+        self._check_status(page, navigation.value)
 
     def _click(self, page: Page, button: str) -> None:
-        with page.expect_navigation():
+        with page.expect_navigation() as navigation:
             page.get_by_role("button", name=button, exact=True).click()
+        self._check_status(page, navigation.value)
+
+    @staticmethod
+    def _check_status(page: Page, response: Response | None) -> None:
+        # A 5xx is the application failing, not refusing: its outcome is unknown, retry.
+        if response is not None and response.status >= 500:
+            raise ApplicationError(f"Acme Payables answered {response.status} on {page.url}")
 
     def _table_row(self, page: Page, text: str, also: str | None = None) -> Locator | None:
         for row in page.get_by_role("row").all():

@@ -228,3 +228,26 @@ def test_system_failure_is_recorded_and_raised(governance: Governance) -> None:
     with pytest.raises(TimeoutError):
         governance.gate.submit(action(), crash)
     assert governance.reader.query(kind="action.failed")[0].data()["business"] is False
+
+
+def test_unknown_outcome_found_in_the_app_is_reconciled(governance: Governance) -> None:
+    a = action()
+    governance.writer.append("action.started", actor=a.actor, idempotency_key=a.idempotency_key)
+    effect = Effect()
+    outcome = governance.gate.submit(a, effect, reconcile=lambda act: {"found": "in list"})
+    assert outcome.status == "reconciled" and outcome.done and effect.done == []
+    assert governance.gate.submit(a, effect).status == "already_done"
+
+
+def test_unknown_outcome_not_in_the_app_is_done_once(governance: Governance) -> None:
+    def crash(a: Action) -> dict:
+        raise ConnectionError("reset by peer")
+
+    with pytest.raises(ConnectionError):
+        governance.gate.submit(action(), crash)
+    effect = Effect()
+    looked: list[str] = []
+    outcome = governance.gate.submit(action(), effect,
+                                     reconcile=lambda act: looked.append(act.id) or None)
+    assert outcome.status == "succeeded" and len(effect.done) == 1 and len(looked) == 1
+    assert "action.reconcile_checked" in kinds(governance)

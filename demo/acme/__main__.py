@@ -20,11 +20,15 @@ def main() -> None:
     parser.add_argument("--slow-ms", type=int, default=0, help="delay added to every response")
     parser.add_argument("--session-ttl", type=int, default=1800, help="idle session expiry (s)")
     parser.add_argument("--layout", choices=("classic", "alternate"), default="classic")
+    parser.add_argument("--unlabelled", help="render this invoice-form label without its field")
+    parser.add_argument("--fail-after-save", type=int, default=0,
+                        help="answer this many invoice saves with a 500 after saving")
     parser.add_argument("--reset", action="store_true", help="start from the seed data")
     args = parser.parse_args()
     (reset_db if args.reset else init_db)(args.db)
     config = AcmeConfig(db_path=args.db, slow_ms=args.slow_ms, session_ttl_s=args.session_ttl,
-                        layout=args.layout)
+                        layout=args.layout, unlabelled=args.unlabelled,
+                        fail_after_save=args.fail_after_save)
     print(f"Acme Payables listening on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
 

@@ -44,6 +44,7 @@ class _Acme:
     def __init__(self, config: AcmeConfig) -> None:
         self.config = config
         self.sessions = Sessions(config.session_ttl_s)
+        self.failures_left = config.fail_after_save
         db.init_db(config.db_path)
 
     def render(self, request: Request, template: str, session: Session | None,
@@ -53,6 +54,7 @@ class _Acme:
             "layout": layout, "csrf": session.csrf if session else "",
             "user": session.user if session else None,
             "fid": lambda key: field_id(layout, key), "fname": lambda key: field_name(layout, key),
+            "unlabelled": self.config.unlabelled,
             **context}, status_code=status)
 
     def authed(self, request: Request) -> Session:
@@ -204,6 +206,10 @@ def _invoice_routes(app: FastAPI, acme: _Acme) -> None:
             errors = {"invoice_number": f"Invoice number {values['invoice_number']} already "
                                         "exists for this vendor"}
             return form_page(request, session, values, errors, 409)
+        if acme.failures_left > 0:  # saved, but the reply is lost: the classic double-entry trap
+            acme.failures_left -= 1
+            return acme.render(request, "error.html", session, 500,
+                               message="Internal server error")
         return RedirectResponse(f"/invoices/{invoice_id}?saved=1", status_code=303)
 
     @app.get("/invoices/{invoice_id}", response_class=HTMLResponse)

@@ -13,5 +13,7 @@ class AcmeConfig:
     slow_ms: int = 0  # added to every response: a slow legacy app
     session_ttl_s: int = 1800  # idle time after which the session expires
     layout: Literal["classic", "alternate"] = "classic"  # alternate: other ids, names, order
+    unlabelled: str | None = None  # this field's label is plain text, not tied to its input
+    fail_after_save: int = 0  # this many invoice saves answer 500 *after* saving (a lost reply)
     username: str = "clerk"
     password: str = "acme-clerk-pw"
