@@ -87,6 +87,7 @@ def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
             "PROCTOR_LEDGER_SIGNING_KEY": str(workdir / "keys" / "ledger-ed25519.pem"),
             "PROCTOR_LEDGER_CHECKPOINT_DIR": str(workdir / "checkpoints"),
             "PROCTOR_LEDGER_REDACTION_KEY": str(workdir / "keys" / "redaction.key"),
+            "PROCTOR_EVIDENCE_DIR": str(workdir / "screens"),
             "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
 
 

@@ -20,6 +20,7 @@ from governance.errors import ApplicationError
 from governance.settings import Settings
 from robots.acme import AcmePayablesRobot, TransactionResult
 from robots.browser import launch
+from robots.evidence import EvidenceStore
 from robots.invoices import InvoiceRow, read_invoices
 
 
@@ -75,6 +76,7 @@ def invoice_entry(workbook: str, requested_by: str | None = None) -> dict[str, A
             governance.gate, browser, settings.acme,
             requested_by=requested_by or settings.user, flow_run_id=run_id,
             timeout_ms=settings.browser.timeout_ms,
+            evidence=EvidenceStore(settings.evidence.dir, governance.redactor),
         )
         results = [enter_invoice(robot, row) for row in rows]
     summary = summarize(results, governance.reader.verify().describe())

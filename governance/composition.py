@@ -26,6 +26,7 @@ class Governance:
     checkpoints: Checkpoints
     approvals: Approvals
     identity: Identity
+    redactor: Redactor
     policy: RegorusEngine
     gate: Gate
 
@@ -53,8 +54,8 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     policy = RegorusEngine(settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
     waiter = PrefectPauseWaiter(approvals, settings.approvals.poll_interval_s)
     gate = Gate(policy, writer, reader, approvals, waiter)
-    return Governance(settings, writer, reader, checkpoints, approvals, Identity(engine), policy,
-                      gate)
+    return Governance(settings, writer, reader, checkpoints, approvals, Identity(engine), redactor,
+                      policy, gate)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -16,6 +16,8 @@ that was not first recorded.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GovernanceError(Exception):
     """Base class of this package's errors."""
@@ -42,7 +44,11 @@ class ApprovalMismatch(ApprovalError):
 
 
 class RobotError(GovernanceError):
-    """Raised by a robot's effect."""
+    """Raised by a robot's effect; `evidence` holds hashes of what the robot saw, if any."""
+
+    def __init__(self, message: str, *, evidence: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.evidence = evidence or {}
 
 
 class BusinessRuleError(RobotError):

@@ -126,11 +126,13 @@ class Gate:
         try:
             result = perform(action)
         except BusinessRuleError as exc:
-            self._record(action, "action.failed", {"error": str(exc), "business": True})
+            self._record(action, "action.failed", {"error": str(exc), "business": True,
+                                                   "evidence": exc.evidence})
             return _outcome(action, "failed", decision, approval_id, message=str(exc))
         except Exception as exc:
             self._record(action, "action.failed", {
-                "error": f"{type(exc).__name__}: {exc}", "business": False})
+                "error": f"{type(exc).__name__}: {exc}", "business": False,
+                "evidence": getattr(exc, "evidence", {})})
             raise
         self._record(action, "action.succeeded", {"result": result})
         return _outcome(action, "succeeded", decision, approval_id, result=result)

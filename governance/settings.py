@@ -77,6 +77,13 @@ class BrowserSettings(BaseSettings):
     timeout_ms: float = Field(default=10_000, gt=0, description="Playwright's default timeout")
 
 
+class EvidenceSettings(BaseSettings):
+    model_config = _area("EVIDENCE")
+
+    dir: Path = Field(default=ROOT / ".proctor" / "evidence",
+                      description="screenshots and HTML the robots saw, named by SHA-256")
+
+
 class AcmeSettings(BaseSettings):
     model_config = _area("ACME")
 
@@ -98,4 +105,5 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     acme: AcmeSettings = Field(default_factory=AcmeSettings)

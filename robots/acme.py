@@ -9,17 +9,19 @@ Fields are found by their visible labels, so the robot works on every layout of 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from playwright.sync_api import Browser, Locator, Page, Response
 from playwright.sync_api import Error as PlaywrightError
 
-from governance.errors import ApplicationError, BusinessRuleError
+from governance.errors import ApplicationError, BusinessRuleError, RobotError
 from governance.gate import Gate
 from governance.models import Action, Outcome
 from governance.settings import AcmeSettings
 from robots.browser import transaction_context
+from robots.evidence import EvidenceStore
 from robots.invoices import InvoiceRow
 
 TransactionStatus = Literal[
@@ -76,8 +78,10 @@ class AcmePayablesRobot:
     target = "acme-payables"
 
     def __init__(self, gate: Gate, browser: Browser, settings: AcmeSettings, *,
-                 requested_by: str, flow_run_id: str | None, timeout_ms: float = 10_000):
+                 requested_by: str, flow_run_id: str | None, timeout_ms: float = 10_000,
+                 evidence: EvidenceStore | None = None):
         self._gate = gate
+        self._evidence = evidence
         self._browser = browser
         self._settings = settings
         self._requested_by = requested_by
@@ -221,8 +225,8 @@ class AcmePayablesRobot:
         row.get_by_role("link").first.click()
         field_ = self._field(page, "New IBAN")
         field_.fill(action.params["new_iban"])
-        self._submit(page, field_)
-        return self._expect_flash(page, "Bank account updated")
+        return self._submit_with_evidence(page, action, lambda: self._submit(page, field_),
+                                          "Bank account updated", mask=[field_])
 
     def _do_create_invoice(self, page: Page, action: Action) -> dict[str, Any]:
         p = action.params
@@ -234,8 +238,9 @@ class AcmePayablesRobot:
         for name, field_ in fields.items():
             if name not in ("vendor", "currency"):
                 field_.fill(p[name])
-        self._click(page, "Save invoice")
-        outcome = self._expect_flash(page, f"Invoice {p['invoice_number']} saved")
+        outcome = self._submit_with_evidence(page, action,
+                                             lambda: self._click(page, "Save invoice"),
+                                             f"Invoice {p['invoice_number']} saved")
         return {**outcome, "invoice_url": page.url}
 
     def _do_release(self, page: Page, action: Action) -> dict[str, Any]:
@@ -247,8 +252,32 @@ class AcmePayablesRobot:
         if row is None:
             raise BusinessRuleError(f"invoice {action.params['invoice_number']} not found")
         row.get_by_role("link").first.click()
-        self._click(page, "Release payment")
-        return self._expect_flash(page, "Payment released")
+        return self._submit_with_evidence(page, action,
+                                          lambda: self._click(page, "Release payment"),
+                                          "Payment released")
+
+    def _submit_with_evidence(self, page: Page, action: Action, submit: Callable[[], None],
+                              expected: str, mask: Sequence[Locator] = ()) -> dict[str, Any]:
+        """Submit a filled form; evidence before and after, in the result or the error."""
+        secrets = [str(action.params[k]) for k in sorted(action.sensitive) if k in action.params]
+        evidence = {"before_submit": self._capture(page, secrets, mask)}
+        try:
+            submit()
+        except RobotError as exc:
+            exc.evidence = {**evidence, "after_submit": self._capture(page, secrets, ())}
+            raise
+        evidence["after_submit"] = self._capture(page, secrets, ())
+        try:
+            confirmation = self._expect_flash(page, expected)
+        except RobotError as exc:
+            exc.evidence = evidence
+            raise
+        return {**confirmation, "evidence": evidence}
+
+    def _capture(self, page: Page, secrets: list[str], mask: Sequence[Locator]) -> dict[str, str]:
+        if self._evidence is None:
+            return {}
+        return self._evidence.capture(page, secrets=secrets, mask=mask)
 
     # --- page helpers --------------------------------------------------------------------
 

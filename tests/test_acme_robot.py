@@ -96,3 +96,48 @@ def test_app_refusal_is_a_business_failure(governance: Governance, browser: Brow
     assert result.status == "failed"
     assert "Acme Payables said" in result.steps[-1].message
     assert list_invoices(db) == []
+
+
+def test_evidence_before_and_after_submit_without_secrets(governance: Governance,
+                                                          browser: Browser,
+                                                          tmp_path: Path) -> None:
+    import hashlib
+    import threading
+    import time
+
+    from robots.evidence import EvidenceStore
+
+    def treasury() -> None:
+        for _ in range(400):
+            pending = governance.approvals.list("pending")
+            if pending:
+                governance.approvals.approve(pending[0].id, "carol")
+                return
+            time.sleep(0.05)
+
+    store = EvidenceStore(tmp_path / "evidence", governance.redactor)
+    new_iban, old_iban = "DE89370400440532013000", "DE02120300000000202051"
+    approver = threading.Thread(target=treasury)
+    approver.start()
+    with serve(AcmeConfig(db_path=tmp_path / "acme.db")) as url:
+        result = AcmePayablesRobot(governance.gate, browser, AcmeSettings(url=url),
+                                   requested_by="alice", flow_run_id=None,
+                                   evidence=store).enter_invoice(row(iban=new_iban))
+    approver.join()
+    assert result.status == "entered", result.summary()
+    succeeded = governance.reader.query(kind="action.succeeded")
+    evidence = [e.data()["result"]["evidence"] for e in succeeded if "evidence" in
+                e.data()["result"]]
+    assert len(evidence) == 3  # bank change, invoice, payment
+    for item in evidence:
+        for moment in ("before_submit", "after_submit"):
+            for kind, digest in item[moment].items():
+                path = store.path(digest)
+                data = path.read_bytes()
+                assert hashlib.sha256(data).hexdigest() == digest  # the ledger proves the file
+                if kind == "screenshot":
+                    assert data.startswith(b"\x89PNG")
+                else:
+                    assert new_iban.encode() not in data and old_iban.encode() not in data
+    invoice_html = store.path(evidence[1]["before_submit"]["html"]).read_text()
+    assert "Save invoice" in invoice_html
