@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.engine import Engine
@@ -17,7 +18,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from audit.entries import LedgerEntry
 from audit.keys import key_id, sign, signature_ok
-from audit.tree import StoredTree
+from audit.merkle import inclusion_proof, verify_inclusion
+from audit.tree import StoredTree, entry_leaf
 
 
 class Checkpoint(SQLModel, table=True):
@@ -74,6 +76,23 @@ class Checkpoints:
             session.refresh(checkpoint)
         self._write_file(checkpoint)
         return checkpoint
+
+    def inclusion(self, seq: int, size: int | None = None) -> dict[str, Any]:
+        """The inclusion proof of entry `seq` in the signed checkpoint of `size` (default: the
+        latest), with the hashes a verifier needs; raises LookupError when none covers it."""
+        signed = {c.size: c for c in self.all()}
+        size = size or max(signed, default=0)
+        if size not in signed or not 1 <= seq <= size:
+            raise LookupError(f"no signed checkpoint of size {size} covers entry {seq}: "
+                              "make one with `proctor audit checkpoint`")
+        with Session(self._engine) as session:
+            head = session.exec(select(LedgerEntry.entry_hash)
+                                .where(LedgerEntry.seq == seq)).one()
+        leaf, root = entry_leaf(head), bytes.fromhex(signed[size].root_hash)
+        path = inclusion_proof(self.tree, seq - 1, size)
+        return {"seq": seq, "leaf_index": seq - 1, "tree_size": size, "leaf_hash": leaf.hex(),
+                "root_hash": root.hex(), "proof": [h.hex() for h in path],
+                "verified": verify_inclusion(leaf, seq - 1, size, path, root)}
 
     def all(self) -> list[Checkpoint]:
         with Session(self._engine) as session:

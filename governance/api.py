@@ -16,8 +16,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from audit import LedgerEntry
-from audit.merkle import inclusion_proof, verify_inclusion
-from audit.tree import entry_leaf
 from governance.composition import Governance
 from governance.identity import User
 
@@ -132,16 +130,10 @@ def create_api(governance: Governance) -> FastAPI:
     @app.get("/api/audit/proof/{seq}")
     def proof(seq: int, _: Auditor, size: int | None = None) -> dict[str, Any]:
         """Inclusion proof of entry `seq` in the signed checkpoint of `size` (default: latest)."""
-        signed = {c.size: c for c in governance.checkpoints.all()}
-        size = size or max(signed, default=0)
-        if size not in signed or not 1 <= seq <= size:
-            raise HTTPException(404, f"no signed checkpoint of size {size} covers entry {seq}")
-        leaf = entry_leaf(governance.reader.query(seq=seq)[0].entry_hash)
-        path = inclusion_proof(governance.checkpoints.tree, seq - 1, size)
-        root = bytes.fromhex(signed[size].root_hash)
-        return {"seq": seq, "tree_size": size, "leaf_hash": leaf.hex(), "root_hash": root.hex(),
-                "proof": [h.hex() for h in path],
-                "verified": verify_inclusion(leaf, seq - 1, size, path, root)}
+        try:
+            return governance.checkpoints.inclusion(seq, size)
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
 
     return app
 

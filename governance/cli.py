@@ -12,13 +12,7 @@ import typer
 
 from audit import LedgerEntry, LedgerWriteError, export_bundle, verify_bundle
 from audit.keys import load_public_key
-from audit.merkle import (
-    consistency_proof,
-    inclusion_proof,
-    verify_consistency,
-    verify_inclusion,
-)
-from audit.tree import entry_leaf
+from audit.merkle import consistency_proof, verify_consistency
 from governance.composition import Governance, build
 from governance.errors import ApprovalError, PolicyError
 from governance.identity import IdentityError
@@ -126,22 +120,10 @@ def audit_prove(
     = None,
 ) -> None:
     """Print the inclusion proof of one entry in a signed checkpoint."""
-    governance = _governance()
-    signed = {c.size: c for c in governance.checkpoints.all()}
-    size = size or max(signed, default=0)
-    if size not in signed or not 1 <= seq <= size:
-        _fail(f"no signed checkpoint of size {size} covering entry {seq}: "
-              "run `proctor audit checkpoint` first", 2)
-    tree = governance.checkpoints.tree
-    entry = governance.reader.query(seq=seq)[0]
-    leaf = entry_leaf(entry.entry_hash)
-    proof = inclusion_proof(tree, seq - 1, size)
-    root = bytes.fromhex(signed[size].root_hash)
-    typer.echo(json.dumps({"seq": seq, "leaf_index": seq - 1, "tree_size": size,
-                           "leaf_hash": leaf.hex(), "root_hash": root.hex(),
-                           "proof": [h.hex() for h in proof],
-                           "verified": verify_inclusion(leaf, seq - 1, size, proof, root)},
-                          indent=2))
+    try:
+        typer.echo(json.dumps(_governance().checkpoints.inclusion(seq, size), indent=2))
+    except LookupError as exc:
+        _fail(str(exc), 2)
 
 
 @audit_app.command("consistency")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,27 @@ def settings(tmp_path: Path, policy_dir: Path) -> Settings:
 @pytest.fixture
 def governance(settings: Settings) -> Governance:
     return build(settings, resume_runs=False)
+
+
+def approvers(governance: Governance, *votes: tuple[str, str]) -> threading.Thread:
+    """Second people at work: for each (who, "approve" | "reject"), in turn, act on the next
+    request that reaches the queue. Join the returned thread after the Gate call."""
+
+    def work() -> None:
+        for who, vote in votes:
+            for _ in range(600):
+                pending = governance.approvals.list("pending")
+                if pending:
+                    if vote == "approve":
+                        governance.approvals.approve(pending[0].id, who)
+                    else:
+                        governance.approvals.reject(pending[0].id, who, "not this one")
+                    break
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
 
 
 CHROMIUM = Path(BrowserSettings().executable or "/usr/bin/chromium")

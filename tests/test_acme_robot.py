@@ -15,6 +15,7 @@ from governance.settings import AcmeSettings, BrowserSettings
 from robots.acme import AcmePayablesRobot
 from robots.browser import launch
 from robots.invoices import InvoiceRow
+from tests.conftest import approvers
 
 pytestmark = pytest.mark.chromium
 
@@ -63,20 +64,8 @@ def test_denied_invoice_never_reaches_the_app(governance: Governance, browser: B
 
 def test_bank_change_waits_for_treasury_and_is_made_once_approved(
         governance: Governance, browser: Browser, tmp_path: Path) -> None:
-    import threading
-    import time
-
-    def treasury() -> None:
-        for _ in range(400):
-            pending = governance.approvals.list("pending")
-            if pending:
-                governance.approvals.approve(pending[0].id, "carol")
-                return
-            time.sleep(0.05)
-
     db = tmp_path / "acme.db"
-    approver = threading.Thread(target=treasury)
-    approver.start()
+    approver = approvers(governance, ("carol", "approve"))
     with serve(AcmeConfig(db_path=db)) as url:
         result = robot(governance, browser, url).enter_invoice(
             row(iban="DE89370400440532013000"))
@@ -102,23 +91,12 @@ def test_evidence_before_and_after_submit_without_secrets(governance: Governance
                                                           browser: Browser,
                                                           tmp_path: Path) -> None:
     import hashlib
-    import threading
-    import time
 
     from robots.evidence import EvidenceStore
 
-    def treasury() -> None:
-        for _ in range(400):
-            pending = governance.approvals.list("pending")
-            if pending:
-                governance.approvals.approve(pending[0].id, "carol")
-                return
-            time.sleep(0.05)
-
     store = EvidenceStore(tmp_path / "evidence", governance.redactor)
     new_iban, old_iban = "DE89370400440532013000", "DE02120300000000202051"
-    approver = threading.Thread(target=treasury)
-    approver.start()
+    approver = approvers(governance, ("carol", "approve"))
     with serve(AcmeConfig(db_path=tmp_path / "acme.db")) as url:
         result = AcmePayablesRobot(governance.gate, browser, AcmeSettings(url=url),
                                    requested_by="alice", flow_run_id=None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from governance.gate import Gate
 from governance.models import Action
 from governance.policy_regorus import RegorusEngine
 from governance.waiting import PollingWaiter
+from tests.conftest import approvers
 
 
 def action(kind: str = "acme.release_payment", amount: str = "100.00", **extra) -> Action:
@@ -42,25 +41,6 @@ class Effect:
 
 def kinds(governance: Governance) -> list[str]:
     return [e.kind for e in governance.reader.tail(100)]
-
-
-def resolve_when_pending(governance: Governance, vote: str, who: str = "bob") -> threading.Thread:
-    """A second person who acts on the first request that shows up in the queue."""
-
-    def act() -> None:
-        for _ in range(200):
-            pending = governance.approvals.list("pending")
-            if pending:
-                if vote == "approve":
-                    governance.approvals.approve(pending[0].id, who)
-                else:
-                    governance.approvals.reject(pending[0].id, who, "not this one")
-                return
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=act)
-    thread.start()
-    return thread
 
 
 def test_allowed_action_runs_and_is_recorded_in_order(governance: Governance) -> None:
@@ -139,7 +119,7 @@ def test_unwritable_ledger_stops_the_action(tmp_path: Path, policy_dir: Path,
 
 def test_approved_action_runs_once_approved(governance: Governance) -> None:
     effect = Effect()
-    approver = resolve_when_pending(governance, "approve")
+    approver = approvers(governance, ("bob", "approve"))
     outcome = governance.gate.submit(action(amount="48500.00"), effect)
     approver.join()
     assert outcome.status == "succeeded" and len(effect.done) == 1
@@ -151,7 +131,7 @@ def test_approved_action_runs_once_approved(governance: Governance) -> None:
 
 def test_rejected_action_does_not_run(governance: Governance) -> None:
     effect = Effect()
-    approver = resolve_when_pending(governance, "reject")
+    approver = approvers(governance, ("bob", "reject"))
     outcome = governance.gate.submit(action(amount="48500.00"), effect)
     approver.join()
     assert outcome.status == "rejected" and effect.done == []

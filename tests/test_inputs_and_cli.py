@@ -16,7 +16,7 @@ from demo.workbook import DEMO_ROWS, write_workbook
 from governance.composition import Governance
 from governance.models import Action
 from robots.invoices import WorkbookError, read_invoices
-from tests.conftest import ROOT
+from tests.conftest import ROOT, approvers
 
 
 def cli(settings_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -116,20 +116,6 @@ def test_prefect_yaml_deploys_the_flow() -> None:
 def test_auditor_queries_and_exports(governance: Governance, env: dict[str, str]) -> None:
     import csv
     import io
-    import threading
-    import time
-
-    def bob_then_carol() -> None:
-        for who in ("bob", "carol"):
-            for _ in range(300):
-                pending = governance.approvals.list("pending")
-                if pending:
-                    if who == "bob":
-                        governance.approvals.approve(pending[0].id, "bob")
-                    else:
-                        governance.approvals.reject(pending[0].id, "carol", "no")
-                    break
-                time.sleep(0.02)
 
     def release(amount: str, robot: str = "robot:acme") -> Action:
         return Action(kind="acme.release_payment", target="acme-payables", actor=robot,
@@ -138,8 +124,7 @@ def test_auditor_queries_and_exports(governance: Governance, env: dict[str, str]
                               "amount": amount, "currency": "EUR"},
                       context={"invoice_status": "entered"})
 
-    thread = threading.Thread(target=bob_then_carol)
-    thread.start()
+    thread = approvers(governance, ("bob", "approve"), ("carol", "reject"))
     allowed = governance.gate.submit(release("10.00"), lambda a: {"ok": 1})
     approved = governance.gate.submit(release("20000.00"), lambda a: {"ok": 2})
     rejected = governance.gate.submit(release("30000.00", "robot:other"), lambda a: {"ok": 3})
