@@ -1,8 +1,9 @@
 """`make demo`: the whole product, once, unattended.
 
-Starts a Prefect server and Acme Payables, runs the invoice-entry flow as alice, plays bob and
-carol (approvers) through the `proctor` CLI (bob approves the large payment, carol rejects the
-bank-account change), then prints what happened and verifies the ledger.
+Starts a Prefect server, Acme Payables and the review service, runs the invoice-entry flow as
+alice, plays bob and carol (approvers): bob approves the large payment through the review
+service's REST API, carol rejects the bank-account change with the `proctor` CLI; then prints
+what happened and verifies the ledger.
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from demo.services import acme_app, prefect_env, prefect_server
+import httpx
+
+from demo.services import acme_app, prefect_env, prefect_server, review_service
 from demo.workbook import write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCTOR = [sys.executable, "-m", "governance.cli"]
 
+DEMO_PASSWORD = "demo-password-123"  # every demo user's; a real team uses `proctor users add`
+# The demo organisation: (name, roles, approver groups).
+PEOPLE = (("alice", "author", ()), ("bob", "approver", ("finance-approvers",)),
+          ("carol", "approver", ("treasury",)), ("dora", "auditor", ()))
 # Who decides what in the demo: (action kind, approver, vote)
 SCRIPT = {
     "acme.release_payment": ("bob", "approve", "large but expected: lab equipment order"),
@@ -34,8 +41,18 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def proctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*PROCTOR, *args], env=env, capture_output=True, text=True, cwd=ROOT)
+def proctor(env: dict[str, str], *args: str,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PROCTOR, *args], env=env, capture_output=True, text=True, cwd=ROOT,
+                          input=None if stdin is None else stdin + "\n")
+
+
+def add_people(env: dict[str, str]) -> None:
+    """The demo's users, once (a second run finds them there)."""
+    for name, role, groups in PEOPLE:
+        args = [a for g in groups for a in ("--group", g)]
+        proctor(env, "users", "add", name, "--role", role, *args, "--email",
+                f"{name}@acme.example", "--password-stdin", stdin=DEMO_PASSWORD)
 
 
 def play_approvers(env: dict[str, str], flow: subprocess.Popen, timeout_s: float) -> None:
@@ -60,11 +77,29 @@ def _decide(env: dict[str, str], request: dict[str, Any]) -> None:
         f"{params.get('invoice_number') or params.get('vendor')} "
         f"({', '.join(request['reasons'])}, group {request['approver_group']})")
     # The requester tries first: separation of duties must refuse it.
-    selfie = proctor(env, "approvals", "approve", request["id"], "--as", request["requested_by"])
+    selfie = proctor(env, "approvals", "approve", request["id"], "--as", request["requested_by"],
+                     "--password-stdin", stdin=DEMO_PASSWORD)
     say(f"  [{request['requested_by']}] tries to approve it herself: "
         f"{(selfie.stderr or selfie.stdout).strip().splitlines()[0]}")
-    result = proctor(env, "approvals", vote, request["id"], "--as", who, "--comment", comment)
-    say(f"  [{who}] {vote}s: {(result.stdout or result.stderr).strip()}")
+    if vote == "approve" and env.get("PROCTOR_DEMO_REVIEW_URL"):
+        say(f"  [{who}] {vote}s in the review service: {_api_vote(env, request, who, comment)}")
+        return
+    result = proctor(env, "approvals", vote, request["id"], "--as", who, "--comment", comment,
+                     "--password-stdin", stdin=DEMO_PASSWORD)
+    say(f"  [{who}] {vote}s with the CLI: {(result.stdout or result.stderr).strip()}")
+
+
+def _api_vote(env: dict[str, str], request: dict[str, Any], who: str, comment: str) -> str:
+    """Approve through the REST API, as the review UI's approve button does."""
+    token = proctor(env, "users", "token", who).stdout.strip()
+    url = env["PROCTOR_DEMO_REVIEW_URL"]
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
+        seen = api.get(f"/api/approvals/{request['id']}").json()
+        answer = api.post(f"/api/approvals/{request['id']}/approve", json={
+            "view_digest": seen["view_digest"], "comment": comment})
+    body = answer.json()
+    return f"{body.get('status', body.get('detail'))} (HTTP {answer.status_code}; " \
+           f"{url}/requests/{request['id']})"
 
 
 def print_summary(summary: dict[str, Any], verify: subprocess.CompletedProcess[str]) -> None:
@@ -96,6 +131,7 @@ def run_flow(env: dict[str, str], workbook: Path, workdir: Path) -> dict[str, An
     out = workdir / "summary.json"
     out.unlink(missing_ok=True)
     log_path = workdir / "flow.log"
+    add_people(env)
     with log_path.open("a") as log:
         flow = subprocess.Popen(
             [*PROCTOR, "run", "invoice-entry", "--workbook", str(workbook), "--as", "alice",
@@ -115,9 +151,11 @@ def run(workdir: Path, keep: bool) -> int:
     workbook = write_workbook(workdir / "invoices.xlsx")
     say(f"Demo workbook: {workbook} (7 invoices, 3 of them tricky)")
     say("Starting Prefect server (SQLite) and Acme Payables ...")
-    with prefect_server(workdir / "prefect") as api, acme_app(workdir / "acme.db") as acme:
-        say(f"  Prefect API  {api}\n  Acme app     {acme}")
-        env = demo_env(workdir, api, acme)
+    with prefect_server(workdir / "prefect") as api, acme_app(workdir / "acme.db") as acme, \
+            review_service(demo_env(workdir, api, acme), workdir / "review.log") as review:
+        say(f"  Prefect API  {api}\n  Acme app     {acme}\n  Review UI    {review}/queue "
+            f"(users alice, bob, carol, dora; password {DEMO_PASSWORD})")
+        env = {**demo_env(workdir, api, acme), "PROCTOR_DEMO_REVIEW_URL": review}
         say("\nalice runs the invoice-entry flow; bob and carol watch the review queue:")
         try:
             summary = run_flow(env, workbook, workdir)

@@ -48,6 +48,18 @@ def prefect_server(home: Path, port: int | None = None, timeout_s: float = 90) -
 
 
 @contextmanager
+def review_service(env: dict[str, str], log: Path, port: int | None = None,
+                   timeout_s: float = 30) -> Iterator[str]:
+    """`proctor serve`: the review UI and REST API over the demo's ledger; yields its URL."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "governance.cli", "serve", "--port", str(port)]
+    with _process(command, {**env, "PROCTOR_REVIEW_BASE_URL": url}, log):
+        _wait_http(f"{url}/api/health", timeout_s, log)
+        yield url
+
+
+@contextmanager
 def acme_app(db: Path, port: int | None = None, *, reset: bool = True, layout: str = "classic",
              slow_ms: int = 0, timeout_s: float = 30) -> Iterator[str]:
     """The Acme Payables demo app on its own SQLite file; yields its base URL."""

@@ -77,6 +77,7 @@ def invoice_entry(workbook: str, requested_by: str | None = None) -> dict[str, A
             requested_by=requested_by or settings.user, flow_run_id=run_id,
             timeout_ms=settings.browser.timeout_ms,
             evidence=EvidenceStore(settings.evidence.dir, governance.redactor),
+            flow_author=settings.flow_author,
         )
         results = [enter_invoice(robot, row) for row in rows]
     summary = summarize(results, governance.reader.verify().describe())

@@ -1,6 +1,8 @@
-"""The REST API (OpenAPI at /api/openapi.json). Auditors' endpoints for now; the review queue
-joins them. Every request carries `Authorization: Bearer <token>`; every refusal is recorded in
-the ledger as `access.refused`.
+"""The REST API (OpenAPI at /api/openapi.json): the review queue for approvers, the ledger for
+auditors, users and tokens for administrators. Every request carries
+`Authorization: Bearer <token>` (no cookies: a browser on another site cannot ride on a session);
+every refusal is recorded in the ledger as `access.refused`. Who may call what is the table in
+`governance.access`.
 """
 
 from __future__ import annotations
@@ -9,17 +11,25 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from audit import LedgerEntry
+from governance import access
+from governance.approvals import ApprovalRequest, QueueFilter
 from governance.composition import Governance
-from governance.identity import User
-
-AUDIT_ROLES = ("auditor", "admin")
+from governance.errors import (
+    ApprovalError,
+    ApprovalForbidden,
+    ApprovalMismatch,
+    ReauthenticationRequired,
+    SelfApprovalError,
+)
+from governance.identity import IdentityError, User
 
 
 class EntryOut(BaseModel):
@@ -57,8 +67,8 @@ def _refuse(request: Request, status: int, who: str, why: str) -> HTTPException:
     return HTTPException(status, why, headers=headers)
 
 
-def auditor(request: Request) -> User:
-    """The caller, if their bearer token belongs to an auditor or an administrator."""
+def caller(request: Request) -> User:
+    """The user whose bearer token the request carries."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -66,25 +76,295 @@ def auditor(request: Request) -> User:
     user = request.app.state.governance.identity.authenticate_token(token.strip())
     if user is None:
         raise _refuse(request, 401, "anonymous", "unknown or revoked token")
-    if not user.has_role(*AUDIT_ROLES):
-        raise _refuse(request, 403, user.name, "role auditor or admin required")
     return user
 
 
-Auditor = Annotated[User, Depends(auditor)]
+def needs(permission: access.Permission) -> Any:
+    """A dependency: the caller, if their roles grant `permission`."""
+
+    def check(request: Request, user: Annotated[User, Depends(caller)]) -> User:
+        if not access.allowed(user, permission):
+            roles = " or ".join(sorted(access.PERMISSIONS[permission]))
+            raise _refuse(request, 403, user.name, f"role {roles} required")
+        return user
+
+    return Depends(check)
 
 
-def create_api(governance: Governance) -> FastAPI:
-    """The API over one wired `Governance`."""
-    app = FastAPI(title="Proctor", openapi_url="/api/openapi.json", docs_url="/api/docs",
-                  redoc_url=None)
-    app.state.governance = governance
+Auditor = Annotated[User, needs("audit.read")]
+Reader = Annotated[User, needs("queue.read")]
+Voter = Annotated[User, needs("vote")]
+Admin = Annotated[User, needs("users.manage")]
 
-    @app.get("/api/health")
+
+class RequestOut(BaseModel):
+    id: str
+    status: str
+    action_kind: str
+    action: dict[str, Any] = Field(description="as proposed, sensitive values masked")
+    edits: dict[str, Any]
+    view_digest: str = Field(description="send it back with your vote")
+    version: int
+    reasons: list[str]
+    approver_group: str
+    escalation_group: str | None
+    escalated: bool
+    quorum: int
+    reauthenticate: bool
+    requested_by: str
+    flow_run_id: str | None
+    step: str | None
+    policy_revision: str
+    created_at: str
+    expires_at: str
+    evidence: dict[str, Any]
+
+
+class QueueOut(BaseModel):
+    items: list[RequestOut]
+    next_cursor: str | None
+    total: int
+
+
+class VoteIn(BaseModel):
+    view_digest: str = Field(description="the view_digest of the request you decided on")
+    comment: str = ""
+    password: str | None = Field(default=None, description="for high-risk requests")
+
+
+class EditIn(VoteIn):
+    edits: dict[str, str]
+
+
+class BulkIn(BaseModel):
+    reason: str
+    request_ids: list[str] = Field(min_length=1, max_length=500)
+    password: str | None = None
+
+
+class UserIn(BaseModel):
+    name: str
+    password: str
+    roles: list[str]
+    groups: list[str] = []
+    email: str | None = None
+
+
+class UserPatch(BaseModel):
+    roles: list[str] | None = None
+    groups: list[str] | None = None
+    email: str | None = None
+    active: bool | None = None
+
+
+class DelegationIn(BaseModel):
+    delegator: str
+    delegate: str
+    until: datetime
+
+
+def request_out(r: ApprovalRequest) -> RequestOut:
+    return RequestOut(
+        id=r.id, status=r.status, action_kind=r.action_kind, action=r.action, edits=r.edits,
+        view_digest=r.view_digest, version=r.version, reasons=r.reasons,
+        approver_group=r.approver_group, escalation_group=r.escalation_group,
+        escalated=r.escalated_at is not None, quorum=r.quorum,
+        reauthenticate=r.reauthenticate, requested_by=r.requested_by,
+        flow_run_id=r.flow_run_id, step=r.step, policy_revision=r.policy_revision,
+        created_at=r.created_at.replace(tzinfo=UTC).isoformat(),
+        expires_at=r.expires_at_utc.isoformat(), evidence=r.evidence)
+
+
+def user_out(u: User) -> dict[str, Any]:
+    return {"name": u.name, "roles": sorted(u.role_set), "groups": sorted(u.group_set),
+            "email": u.email, "active": u.active}
+
+
+def router(governance: Governance) -> APIRouter:
+    """The /api routes over one wired `Governance`."""
+    api = APIRouter(prefix="/api")
+    approvals = governance.approvals
+    identity = governance.identity
+
+    @api.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/api/audit/entries", response_model=None)
+    # --- the review queue ------------------------------------------------------------------
+
+    @api.get("/approvals")
+    def queue(
+        user: Reader,
+        status: Literal["pending", "approved", "rejected", "expired", "all"] = "pending",
+        group: str | None = None, reason: str | None = None, action_kind: str | None = None,
+        min_age_s: Annotated[float | None, Query(ge=0)] = None,
+        max_age_s: Annotated[float | None, Query(ge=0)] = None,
+        min_amount: float | None = None, max_amount: float | None = None,
+        cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> QueueOut:
+        """Requests you may see, oldest first; follow `next_cursor` for the next page."""
+        wanted = access.scope(identity, user, QueueFilter(
+            status=None if status == "all" else status, reason=reason, action_kind=action_kind,
+            min_age_s=min_age_s, max_age_s=max_age_s, min_amount=min_amount,
+            max_amount=max_amount))
+        if group:
+            groups = wanted.groups if wanted.groups is not None else {group}
+            wanted = QueueFilter(**{**wanted.__dict__, "groups": frozenset(groups) & {group}})
+        try:
+            page = approvals.page(wanted, after=cursor, limit=limit)
+        except ApprovalError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return QueueOut(items=[request_out(r) for r in page.items],
+                        next_cursor=page.next_cursor, total=page.total)
+
+    def visible(request: Request, user: User, request_id: str) -> ApprovalRequest:
+        try:
+            found = approvals.expire_if_due(request_id)
+        except ApprovalError:
+            found = None
+        if found is None or not access.can_view(identity, user, found):
+            raise _refuse(request, 404, user.name, "request not found or not visible")
+        return found
+
+    @api.get("/approvals/{request_id}")
+    def one(request: Request, request_id: str, user: Reader) -> dict[str, Any]:
+        """One request, its votes, and whether you may vote on it."""
+        found = visible(request, user, request_id)
+        why_not = approvals.may_vote(found, user.name) if access.allowed(user, "vote") \
+            else "role approver required"
+        return {**request_out(found).model_dump(), "may_vote": why_not is None,
+                "why_not": why_not,
+                "votes": [v.model_dump(mode="json") for v in approvals.votes(found.id)]}
+
+    def reauthenticated(request: Request, user: User, password: str | None) -> bool:
+        if not password:
+            return False
+        if identity.check_password(user.name, password) is None:
+            raise _refuse(request, 403, user.name, "wrong password on re-authentication")
+        return True
+
+    def decided(request: Request, user: User, act: Any) -> RequestOut:
+        try:
+            return request_out(act())
+        except (SelfApprovalError, ApprovalForbidden) as exc:
+            raise HTTPException(403, str(exc)) from None
+        except ReauthenticationRequired as exc:
+            raise HTTPException(401, str(exc)) from None
+        except ApprovalMismatch as exc:
+            raise HTTPException(409, str(exc)) from None
+        except ApprovalError as exc:
+            raise HTTPException(409 if "already" in str(exc) else 422, str(exc)) from None
+
+    @api.post("/approvals/{request_id}/approve")
+    def approve(request: Request, request_id: str, body: VoteIn, user: Voter) -> RequestOut:
+        """Vote to approve the version you saw (`view_digest`)."""
+        found = visible(request, user, request_id)
+        again = reauthenticated(request, user, body.password)
+        return decided(request, user, lambda: approvals.approve(
+            found.id, user.name, body.comment, seen=body.view_digest, reauthenticated=again))
+
+    @api.post("/approvals/{request_id}/reject")
+    def reject(request: Request, request_id: str, body: VoteIn, user: Voter) -> RequestOut:
+        """Reject, saying why (`comment` is required)."""
+        found = visible(request, user, request_id)
+        again = reauthenticated(request, user, body.password)
+        return decided(request, user, lambda: approvals.reject(
+            found.id, user.name, body.comment, seen=body.view_digest, reauthenticated=again))
+
+    @api.post("/approvals/{request_id}/edit")
+    def edit(request: Request, request_id: str, body: EditIn, user: Voter) -> RequestOut:
+        """Approve with edits: a new version; policy decides on the edited action again."""
+        found = visible(request, user, request_id)
+        again = reauthenticated(request, user, body.password)
+        return decided(request, user, lambda: approvals.approve_with_edits(
+            found.id, user.name, body.edits, body.comment, seen=body.view_digest,
+            reauthenticated=again))
+
+    @api.post("/approvals/bulk-approve")
+    def bulk(request: Request, body: BulkIn, user: Voter) -> list[dict[str, Any]]:
+        """Approve requests that share a policy reason; each is voted and recorded on its own."""
+        again = reauthenticated(request, user, body.password)
+        ids = []
+        for request_id in body.request_ids:
+            visible(request, user, request_id)
+            ids.append(request_id)
+        return [r.__dict__ for r in approvals.bulk_approve(ids, user.name, body.reason,
+                                                           reauthenticated=again)]
+
+    # --- administration --------------------------------------------------------------------
+
+    @api.get("/users")
+    def users(_: Admin) -> list[dict[str, Any]]:
+        return [user_out(u) for u in identity.users()]
+
+    def admin_error(request: Request, user: User, exc: IdentityError) -> HTTPException:
+        governance.writer.append("access.refused", actor=user.name, payload={
+            "path": request.url.path, "method": request.method, "reason": str(exc)})
+        return HTTPException(422, str(exc))
+
+    @api.post("/users", status_code=201)
+    def add_user(request: Request, body: UserIn, admin: Admin) -> dict[str, Any]:
+        try:
+            made = identity.add_user(body.name, body.password, roles=set(body.roles),
+                                     groups=set(body.groups), email=body.email)
+        except IdentityError as exc:
+            raise admin_error(request, admin, exc) from None
+        governance.writer.append("identity.changed", actor=admin.name,
+                                 payload={"created": made.name, **user_out(made)})
+        return user_out(made)
+
+    @api.patch("/users/{name}")
+    def change_user(request: Request, name: str, body: UserPatch,
+                    admin: Admin) -> dict[str, Any]:
+        """Change roles, groups, email or status; administrators cannot change themselves."""
+        try:
+            changed = identity.update_user(
+                name, by=admin.name, roles=set(body.roles) if body.roles is not None else None,
+                groups=set(body.groups) if body.groups is not None else None,
+                email=body.email, active=body.active)
+        except IdentityError as exc:
+            raise admin_error(request, admin, exc) from None
+        if body.active is False:
+            identity.revoke_tokens(name)
+        governance.writer.append("identity.changed", actor=admin.name, payload=user_out(changed))
+        return user_out(changed)
+
+    @api.post("/users/{name}/tokens", status_code=201)
+    def new_token(request: Request, name: str, admin: Admin) -> dict[str, str]:
+        """A new API token for `name`, shown once."""
+        try:
+            token = identity.create_token(name)
+        except IdentityError as exc:
+            raise admin_error(request, admin, exc) from None
+        governance.writer.append("identity.token_created", actor=admin.name,
+                                 payload={"user": name})
+        return {"user": name, "token": token}
+
+    @api.delete("/users/{name}/tokens")
+    def revoke(name: str, admin: Admin) -> dict[str, int]:
+        revoked = identity.revoke_tokens(name)
+        governance.writer.append("identity.tokens_revoked", actor=admin.name,
+                                 payload={"user": name, "revoked": revoked})
+        return {"revoked": revoked}
+
+    @api.post("/delegations", status_code=201)
+    def delegate(request: Request, body: DelegationIn, user: Reader) -> dict[str, Any]:
+        """Delegate your own vote (or, as an administrator, someone else's) until a date."""
+        if body.delegator != user.name and not access.allowed(user, "users.manage"):
+            raise _refuse(request, 403, user.name, "only the delegator or an admin delegates")
+        until = body.until if body.until.tzinfo else body.until.replace(tzinfo=UTC)
+        try:
+            row = identity.delegate(body.delegator, body.delegate, until=until, by=user.name)
+        except IdentityError as exc:
+            raise admin_error(request, user, exc) from None
+        governance.writer.append("identity.delegated", actor=user.name, payload={
+            "delegator": body.delegator, "delegate": body.delegate,
+            "until": until.isoformat()})
+        return {"id": row.id, "delegator": row.delegator, "delegate": row.delegate,
+                "until": until.isoformat()}
+
+    # --- the ledger, for auditors ----------------------------------------------------------
+    @api.get("/audit/entries", response_model=None)
     def entries(
         _: Auditor,
         flow_run_id: str | None = None, action_kind: str | None = None, actor: str | None = None,
@@ -106,7 +386,7 @@ def create_api(governance: Governance) -> FastAPI:
         return StreamingResponse(_csv(found) if format == "csv" else _jsonl(found),
                                  media_type=media)
 
-    @app.get("/api/audit/actions/{action_id}/story")
+    @api.get("/audit/actions/{action_id}/story")
     def story(action_id: str, _: Auditor) -> list[EntryOut]:
         """Everything recorded about one action, from proposal to outcome."""
         found = governance.reader.story(action_id)
@@ -114,7 +394,7 @@ def create_api(governance: Governance) -> FastAPI:
             raise HTTPException(404, f"no ledger entries for action {action_id}")
         return [_out(e) for e in found]
 
-    @app.get("/api/audit/verify")
+    @api.get("/audit/verify")
     def verify(_: Auditor) -> VerificationOut:
         """Check the hash chain and every signed checkpoint of the live ledger."""
         result = governance.reader.verify(governance.checkpoints.all(),
@@ -123,11 +403,11 @@ def create_api(governance: Governance) -> FastAPI:
                                checkpoints=result.checkpoints, first_bad_seq=result.first_bad_seq,
                                problem=result.problem, summary=result.describe())
 
-    @app.get("/api/audit/checkpoints")
+    @api.get("/audit/checkpoints")
     def checkpoints(_: Auditor) -> list[dict[str, Any]]:
         return [c.model_dump() for c in governance.checkpoints.all()]
 
-    @app.get("/api/audit/proof/{seq}")
+    @api.get("/audit/proof/{seq}")
     def proof(seq: int, _: Auditor, size: int | None = None) -> dict[str, Any]:
         """Inclusion proof of entry `seq` in the signed checkpoint of `size` (default: latest)."""
         try:
@@ -135,7 +415,7 @@ def create_api(governance: Governance) -> FastAPI:
         except LookupError as exc:
             raise HTTPException(404, str(exc)) from None
 
-    return app
+    return api
 
 
 def _jsonl(entries: list[LedgerEntry]) -> Iterator[str]:

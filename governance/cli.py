@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -13,6 +15,7 @@ import typer
 from audit import LedgerEntry, LedgerWriteError, export_bundle, verify_bundle
 from audit.keys import load_public_key
 from audit.merkle import consistency_proof, verify_consistency
+from governance.approvals import QueueFilter
 from governance.composition import Governance, build
 from governance.errors import ApprovalError, PolicyError
 from governance.identity import IdentityError
@@ -256,32 +259,102 @@ def approvals_show(request_id: str) -> None:
     typer.echo(json.dumps(view, indent=2, ensure_ascii=False))
 
 
+PasswordStdin = Annotated[bool, typer.Option(
+    "--password-stdin", help="read your password from stdin instead of asking")]
+
+
 @approvals_app.command("approve")
 def approvals_approve(request_id: str, as_user: AsUser = None,
-                      comment: Annotated[str, typer.Option(help="why")] = "") -> None:
-    """Approve a request (you cannot approve your own)."""
-    _vote(request_id, as_user, "approve", comment)
+                      comment: Annotated[str, typer.Option(help="why")] = "",
+                      password_stdin: PasswordStdin = False) -> None:
+    """Approve a request (you cannot approve your own); asks for your password."""
+    _vote(request_id, as_user, password_stdin,
+          lambda g, who, seen: g.approvals.approve(request_id, who, comment, seen=seen,
+                                                   reauthenticated=True))
 
 
 @approvals_app.command("reject")
 def approvals_reject(request_id: str,
                      comment: Annotated[str, typer.Option(help="why (required)")],
-                     as_user: AsUser = None) -> None:
-    """Reject a request, saying why."""
-    _vote(request_id, as_user, "reject", comment)
+                     as_user: AsUser = None, password_stdin: PasswordStdin = False) -> None:
+    """Reject a request, saying why; asks for your password."""
+    _vote(request_id, as_user, password_stdin,
+          lambda g, who, seen: g.approvals.reject(request_id, who, comment, seen=seen,
+                                                  reauthenticated=True))
 
 
-def _vote(request_id: str, as_user: str | None, vote: str, comment: str) -> None:
+@approvals_app.command("edit")
+def approvals_edit(
+    request_id: str,
+    set_: Annotated[list[str], typer.Option("--set", help="PARAM=VALUE, e.g. amount=450.00")],
+    as_user: AsUser = None,
+    comment: Annotated[str, typer.Option(help="why")] = "",
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Approve with edits: the edited action goes through policy again before it runs."""
+    edits = {}
+    for item in set_:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--set {item!r}: write PARAM=VALUE", 2)
+        edits[key.strip()] = value
+    _vote(request_id, as_user, password_stdin,
+          lambda g, who, seen: g.approvals.approve_with_edits(
+              request_id, who, edits, comment, seen=seen, reauthenticated=True))
+
+
+@approvals_app.command("bulk-approve")
+def approvals_bulk(
+    reason: Annotated[str, typer.Option(help="the policy reason the requests share")],
+    as_user: AsUser = None, password_stdin: PasswordStdin = False,
+) -> None:
+    """Approve every pending request you may vote on that has this policy reason, one by one."""
     governance = _governance()
-    who = as_user or governance.settings.user
+    who = _authenticate(governance, as_user, password_stdin)
+    groups = governance.identity.visible_groups(who)
+    ids: list[str] = []
+    after = None
+    while True:
+        page = governance.approvals.page(QueueFilter(groups=groups, reason=reason), after=after,
+                                         limit=500)
+        ids += [r.id for r in page.items if governance.approvals.may_vote(r, who) is None]
+        if not (after := page.next_cursor):
+            break
+    for result in governance.approvals.bulk_approve(ids, who, reason, reauthenticated=True):
+        typer.echo(f"{result.request_id}: {result.status}"
+                   + (f" ({result.message})" if result.message else ""))
+    typer.echo(f"{len(ids)} request(s) with reason {reason!r}")
+
+
+@approvals_app.command("sweep")
+def approvals_sweep() -> None:
+    """Expire and escalate every request whose time has come (the review service does this
+    every few seconds; run it from cron where no review service runs)."""
+    expired, escalated = _governance().approvals.sweep()
+    typer.echo(f"expired {expired}, escalated {escalated}")
+
+
+def _authenticate(governance: Governance, as_user: str | None, password_stdin: bool) -> str:
+    who = (as_user or governance.settings.user).strip()
+    password = (sys.stdin.readline().rstrip("\n") if password_stdin
+                else typer.prompt(f"Password for {who}", hide_input=True))
+    if governance.identity.check_password(who, password) is None:
+        governance.writer.append("access.refused", actor=who or "anonymous", payload={
+            "path": "cli", "method": "password", "reason": "wrong user name or password"})
+        _fail(f"refused: wrong user name or password for {who!r}")
+    return who
+
+
+def _vote(request_id: str, as_user: str | None, password_stdin: bool,
+          cast: Callable[[Governance, str, str], Any]) -> None:
+    governance = _governance()
+    who = _authenticate(governance, as_user, password_stdin)
     try:
-        if vote == "approve":
-            request = governance.approvals.approve(request_id, who, comment)
-        else:
-            request = governance.approvals.reject(request_id, who, comment)
+        seen = governance.approvals.get(request_id).view_digest
+        request = cast(governance, who, seen)
     except (ApprovalError, LedgerWriteError) as exc:
         _fail(f"refused: {exc}")
-    typer.echo(f"{request.id}: {request.status} ({vote} by {who})")
+    typer.echo(f"{request.id}: {request.status} (by {who}; {request.quorum} needed)")
 
 
 def _request_view(request: Any) -> dict[str, Any]:
@@ -290,7 +363,12 @@ def _request_view(request: Any) -> dict[str, Any]:
         "action": request.action, "action_digest": request.action_digest,
         "reasons": request.reasons, "approver_group": request.approver_group,
         "quorum": request.quorum, "requested_by": request.requested_by,
-        "flow_run_id": request.flow_run_id, "policy_revision": request.policy_revision,
+        "flow_run_id": request.flow_run_id, "step": request.step,
+        "policy_revision": request.policy_revision, "version": request.version,
+        "view_digest": request.view_digest, "edits": request.edits,
+        "escalation_group": request.escalation_group,
+        "escalated": request.escalated_at is not None,
+        "reauthenticate": request.reauthenticate,
         "created_at": request.created_at.isoformat(),
         "expires_at": request.expires_at_utc.isoformat(),
     }
@@ -328,6 +406,7 @@ def users_add(
     name: str,
     role: Annotated[list[str], typer.Option(help="author, approver, auditor or admin")],
     group: Annotated[Optional[list[str]], typer.Option(help="approver group")] = None,
+    email: Annotated[Optional[str], typer.Option(help="where notices are sent")] = None,
     password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
 ) -> None:
     """Add a user (the password is asked for, or read from stdin)."""
@@ -335,10 +414,50 @@ def users_add(
                 else typer.prompt("Password", hide_input=True, confirmation_prompt=True))
     try:
         user = _governance().identity.add_user(name, password, roles=set(role),
-                                               groups=set(group or ()))
+                                               groups=set(group or ()), email=email)
     except IdentityError as exc:
         _fail(str(exc), 2)
     typer.echo(f"user {user.name}: roles {user.roles}; groups {user.groups or '-'}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user with roles, groups and status."""
+    for u in _governance().identity.users():
+        typer.echo(f"{u.name:<16} roles={u.roles:<24} groups={u.groups or '-':<32} "
+                   f"{'active' if u.active else 'disabled'}  {u.email or ''}")
+
+
+@users_app.command("set")
+def users_set(
+    name: str,
+    role: Annotated[Optional[list[str]], typer.Option(help="replace the roles")] = None,
+    group: Annotated[Optional[list[str]], typer.Option(help="replace the approver groups")]
+    = None,
+    no_groups: Annotated[bool, typer.Option(help="remove every group")] = False,
+    email: Annotated[Optional[str], typer.Option()] = None,
+    disable: Annotated[bool, typer.Option(help="disable the user and revoke tokens")] = False,
+    enable: Annotated[bool, typer.Option()] = False,
+    as_user: AsUser = None,
+) -> None:
+    """Change a user's roles, groups, email or status (never your own roles or groups)."""
+    governance = _governance()
+    by = as_user or governance.settings.user
+    groups = set() if no_groups else (set(group) if group is not None else None)
+    active = False if disable else (True if enable else None)
+    try:
+        user = governance.identity.update_user(name, by=by, roles=set(role) if role else None,
+                                               groups=groups, email=email, active=active)
+    except IdentityError as exc:
+        governance.writer.append("access.refused", actor=by, payload={
+            "path": "cli users set", "method": "admin", "reason": str(exc)})
+        _fail(str(exc), 2)
+    if disable:
+        governance.identity.revoke_tokens(name)
+    governance.writer.append("identity.changed", actor=by, payload={
+        "user": name, "roles": user.roles, "groups": user.groups, "active": user.active})
+    typer.echo(f"user {user.name}: roles {user.roles}; groups {user.groups or '-'}; "
+               f"{'active' if user.active else 'disabled'}")
 
 
 @users_app.command("token")
@@ -350,14 +469,46 @@ def users_token(name: str) -> None:
         _fail(str(exc), 2)
 
 
+@users_app.command("revoke-tokens")
+def users_revoke_tokens(name: str) -> None:
+    """Revoke every API token of a user."""
+    typer.echo(f"revoked {_governance().identity.revoke_tokens(name)} token(s) of {name}")
+
+
+@users_app.command("delegate")
+def users_delegate(
+    delegator: str, delegate: str,
+    until: Annotated[str, typer.Option(help="end date, ISO 8601 (UTC), e.g. 2026-12-24")],
+    as_user: AsUser = None,
+) -> None:
+    """Let DELEGATE vote in DELEGATOR's groups until the end date."""
+    governance = _governance()
+    by = as_user or governance.settings.user
+    try:
+        end = datetime.fromisoformat(until)
+    except ValueError:
+        _fail(f"--until {until!r} is not an ISO 8601 date or time", 2)
+    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    caller = governance.identity.get(by)
+    if by != delegator and (caller is None or not caller.has_role("admin")):
+        _fail(f"{by} may delegate only their own vote (or be an administrator)", 2)
+    try:
+        row = governance.identity.delegate(delegator, delegate, until=end, by=by)
+    except IdentityError as exc:
+        _fail(str(exc), 2)
+    governance.writer.append("identity.delegated", actor=by, payload={
+        "delegator": delegator, "delegate": delegate, "until": end.isoformat()})
+    typer.echo(f"delegation {row.id}: {delegate} votes for {delegator} until {end.isoformat()}")
+
+
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8700) -> None:
-    """Run the REST API (OpenAPI document at /api/openapi.json)."""
+    """Run the review service: web UI at /queue, REST API (OpenAPI at /api/openapi.json)."""
     import uvicorn
 
-    from governance.api import create_api
+    from governance.app import create_app
 
-    uvicorn.run(create_api(_governance()), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(_governance()), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -5,15 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from audit import Checkpoints, LedgerReader, LedgerWriter, open_engine
 from audit.keys import load_or_create_signing_key
 from audit.redaction import Redactor, load_or_create_key
-from governance.approvals import Approvals
+from governance.approvals import ApprovalRequest, Approvals
 from governance.gate import Gate
 from governance.identity import Identity
+from governance.notify import (
+    Notice,
+    Notifications,
+    Notifier,
+    Recipient,
+    SmtpNotifier,
+    WebhookNotifier,
+)
 from governance.policy_regorus import RegorusEngine
 from governance.settings import Settings
 from governance.waiting import PrefectPauseWaiter, resume_run_when_paused
+
+RESOLVED = ("approved", "rejected", "expired")
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,7 @@ class Governance:
     """Everything a flow or a command needs, wired together."""
 
     settings: Settings
+    engine: Engine
     writer: LedgerWriter
     reader: LedgerReader
     checkpoints: Checkpoints
@@ -45,17 +58,55 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     writer = LedgerWriter(engine, redactor=redactor, checkpoints=checkpoints,
                           checkpoint_every=settings.ledger.checkpoint_every)
     reader = LedgerReader(engine, redactor=redactor)
-    patience = settings.approvals.resume_patience_s
-    approvals = Approvals(
-        engine,
-        writer,
-        on_resolved=(lambda r: resume_run_when_paused(r, patience)) if resume_runs else None,
-    )
+    identity = Identity(engine)
+    approvals = Approvals(engine, writer, identity)
+    if resume_runs:
+        patience = settings.approvals.resume_patience_s
+        approvals.add_listener(lambda event, request: resume_run_when_paused(request, patience)
+                               if event in RESOLVED else None)
     policy = RegorusEngine(settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
-    waiter = PrefectPauseWaiter(approvals, settings.approvals.poll_interval_s)
+    waiter = PrefectPauseWaiter(approvals, settings.approvals.poll_interval_s,
+                                suspend_after_s=settings.approvals.suspend_after_s)
     gate = Gate(policy, writer, reader, approvals, waiter)
-    return Governance(settings, writer, reader, checkpoints, approvals, Identity(engine), redactor,
-                      policy, gate)
+    notifications = _notifications(settings, identity)
+    if notifications is not None:
+        approvals.add_listener(lambda event, request: _notify(notifications, settings, event,
+                                                              request))
+    return Governance(settings, engine, writer, reader, checkpoints, approvals, identity,
+                      redactor, policy, gate)
+
+
+def _notifications(settings: Settings, identity: Identity) -> Notifications | None:
+    review = settings.review
+    notifiers: list[Notifier] = []
+    if review.smtp_host:
+        notifiers.append(SmtpNotifier(review.smtp_host, review.smtp_port, review.smtp_sender,
+                                      starttls=review.smtp_starttls,
+                                      username=review.smtp_username,
+                                      password=review.smtp_password))
+    if review.webhook_url:
+        if review.webhook_secret is None:
+            raise ValueError("PROCTOR_REVIEW_WEBHOOK_URL needs PROCTOR_REVIEW_WEBHOOK_SECRET "
+                             "(the key that signs each notice)")
+        notifiers.append(WebhookNotifier(review.webhook_url, review.webhook_secret))
+    if not notifiers:
+        return None
+    return Notifications(notifiers, lambda group: [
+        Recipient(name=u.name, email=u.email) for u in identity.members(group)])
+
+
+def _notify(notifications: Notifications, settings: Settings, event: str,
+            request: ApprovalRequest) -> None:
+    params = request.view["params"]
+    what = " ".join(str(params[k]) for k in ("invoice_number", "vendor", "amount", "currency")
+                    if params.get(k))
+    group = (request.escalation_group or request.approver_group) if event == "escalated" \
+        else request.approver_group
+    notifications.notify(Notice(
+        kind=event, request_id=request.id, action_kind=request.action_kind,
+        summary=f"{request.action_kind} {what}".strip(), reasons=request.reasons, group=group,
+        requested_by=request.requested_by, expires_at=request.expires_at_utc,
+        url=f"{settings.review.base_url.rstrip('/')}/requests/{request.id}"))
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -3,9 +3,13 @@
     GovernanceError
     ├── PolicyError            the policy could not be loaded or evaluated (callers deny)
     ├── ApprovalError          an approval command was refused
-    │   ├── SelfApprovalError      the approver is the requester or the robot itself
+    │   ├── SelfApprovalError      the voter requested it, wrote its flow, is its robot, or acts
+    │   │                          for one of them (separation of duties)
+    │   ├── ApprovalForbidden      the voter is not an approver of the request's group
+    │   ├── ReauthenticationRequired  a high-risk request needs the voter's password again
     │   ├── ApprovalNotPending     the request was already resolved, expired or used
-    │   └── ApprovalMismatch       the approval belongs to a different action
+    │   └── ApprovalMismatch       the approval belongs to a different action, or the voter
+    │                              saw another version of the request
     └── RobotError             raised by a robot's effect
         ├── BusinessRuleError      the application said no (duplicate, validation): don't retry
         └── ApplicationError       timeout, crash, 5xx: retry with a fresh session
@@ -33,6 +37,14 @@ class ApprovalError(GovernanceError):
 
 class SelfApprovalError(ApprovalError):
     """Separation of duties: nobody approves their own request."""
+
+
+class ApprovalForbidden(ApprovalError):
+    """The voter has no right to vote on this request (not in its group, nor a delegate)."""
+
+
+class ReauthenticationRequired(ApprovalError):
+    """The request is high-risk: the voter must confirm their password first."""
 
 
 class ApprovalNotPending(ApprovalError):

@@ -5,7 +5,8 @@
 1. replay   : a business transaction already recorded as done is not done again
 2. policy   : the engine decides; anything unclear is a deny
 3. ledger   : proposal and decision are appended in one commit (with the policy revision)
-4. approval : if required, a request bound to the action's digest; wait; read the store
+4. approval : if required, a request bound to the action's digest; wait; read the store; an
+              action an approver edited goes through policy again before it may run
 5. execute  : 'started' is durable before the effect runs; then 'succeeded' or 'failed'
 
 A ledger write that fails raises `audit.LedgerWriteError` and stops the action before it runs.
@@ -26,6 +27,8 @@ from governance.waiting import ApprovalWaiter
 
 Effect = Callable[[Action], dict[str, Any]]
 Lookup = Callable[[Action], dict[str, Any] | None]
+Preview = Callable[[Action], dict[str, Any]]
+MAX_EDIT_ROUNDS = 3
 
 
 class Gate:
@@ -45,12 +48,18 @@ class Gate:
         self._approvals = approvals
         self._waiter = waiter
 
-    def submit(self, action: Action, perform: Effect, reconcile: Lookup | None = None) -> Outcome:
+    def submit(self, action: Action, perform: Effect, reconcile: Lookup | None = None,
+               preview: Preview | None = None) -> Outcome:
         """Take `action` through policy, ledger and approval, then call `perform(action)`.
 
         `reconcile(action)` looks in the application for the effect of an earlier attempt whose
         outcome is unknown (it started, then crashed or failed for a system reason); it returns
         what it found, or None. Without it, such an action is left `in_doubt`, not repeated.
+        `preview(action)` is called, when a person must approve, to capture evidence for them
+        (e.g. a screenshot of the filled form); it must change nothing.
+
+        `perform` gets the action to carry out: the one proposed, or the one an approver
+        edited (after policy has decided on it again).
         """
         replay = self._replay(action, reconcile)
         if replay is not None:
@@ -66,10 +75,20 @@ class Gate:
             return _outcome(action, "denied", decision, message=", ".join(decision.reasons))
         approval_id = None
         if decision.outcome == "require_approval":
-            refusal, approval_id = self._await_approval(action, decision)
+            evidence = self._preview(action, preview)
+            refusal, approval_id, action, decision = self._await_approval(
+                action, decision, evidence)
             if refusal is not None:
                 return refusal
         return self._execute(action, perform, decision, approval_id)
+
+    def _preview(self, action: Action, preview: Preview | None) -> dict[str, Any]:
+        if preview is None:
+            return {}
+        try:
+            return preview(action)
+        except Exception as exc:  # evidence helps the approver; its absence is shown, not fatal
+            return {"preview_error": f"{type(exc).__name__}: {exc}"}
 
     def _decide(self, action: Action) -> Decision:
         """The policy's decision; an engine that raises instead of answering denies."""
@@ -105,20 +124,43 @@ class Gate:
                         message=f"found in the application after attempt {last.seq}")
 
     def _await_approval(
-        self, action: Action, decision: Decision
-    ) -> tuple[Outcome | None, str]:
-        request = self._approvals.open(action, decision)
-        self._waiter.wait(request)
-        request = self._approvals.expire_if_due(request.id)  # the store decides, not the waker
-        if request.status in ("rejected", "expired"):
-            status: OutcomeStatus = "rejected" if request.status == "rejected" else "expired"
-            return _outcome(action, status, decision, request.id,
-                            message=f"approval {request.status}"), request.id
-        try:
-            self._approvals.use(request.id, action)
-        except ApprovalError as exc:
-            return _outcome(action, "denied", decision, request.id, message=str(exc)), request.id
-        return None, request.id
+        self, action: Action, decision: Decision, evidence: dict[str, Any]
+    ) -> tuple[Outcome | None, str, Action, Decision]:
+        """Wait for people; (refusal or None, request id, the action to run, its decision)."""
+        for _ in range(MAX_EDIT_ROUNDS):
+            request = self._approvals.open(action, decision, evidence)
+            self._waiter.wait(request)
+            request = self._approvals.expire_if_due(request.id)  # the store decides, not the waker
+            if request.status in ("rejected", "expired"):
+                status: OutcomeStatus = "rejected" if request.status == "rejected" else "expired"
+                return (_outcome(action, status, decision, request.id,
+                                 message=f"approval {request.status}"), request.id, action,
+                        decision)
+            try:
+                to_run = self._approvals.use(request.id, action)
+            except ApprovalError as exc:
+                return (_outcome(action, "denied", decision, request.id, message=str(exc)),
+                        request.id, action, decision)
+            if to_run is action:
+                return None, request.id, action, decision
+            # An approver changed the action: policy decides on what will really be done.
+            edited, decision = to_run, self._decide(to_run)
+            self._writer.append_all([
+                self._event(edited, "action.proposed", {
+                    "params": edited.params, "context": edited.context,
+                    "digest": edited.digest(), "edited_from": action.id,
+                    "approval_id": request.id}),
+                self._event(edited, "policy.decided", decision.model_dump(), actor="policy"),
+            ])
+            if decision.outcome == "deny":
+                return (_outcome(edited, "denied", decision, request.id,
+                                 message=", ".join(decision.reasons)), request.id, edited,
+                        decision)
+            if decision.outcome == "allow" or _covers(request, decision):
+                return None, request.id, edited, decision
+            action = edited  # the edit needs more or other approvers: ask them
+        return (_outcome(action, "denied", decision, message="too many edits"), "", action,
+                decision)
 
     def _execute(self, action: Action, perform: Effect, decision: Decision,
                  approval_id: str | None) -> Outcome:
@@ -149,6 +191,12 @@ class Gate:
                      flow_run_id=action.flow_run_id, action_id=action.id,
                      action_kind=action.kind, idempotency_key=action.idempotency_key,
                      sensitive=action.sensitive)
+
+
+def _covers(request: Any, decision: Decision) -> bool:
+    """Whether an approval already given also meets what policy asks of the edited action."""
+    return (decision.approver_group in request.groups and decision.quorum <= request.quorum
+            and (not decision.reauthenticate or request.reauthenticate))
 
 
 def _outcome(action: Action, status: OutcomeStatus, decision: Decision | None = None,

@@ -1,9 +1,14 @@
-"""Local users, roles, approver groups and API tokens (stored hashed).
+"""Local users, roles, approver groups, delegations and API tokens (stored hashed).
 
     identity = Identity(engine)
     identity.add_user("dora", "a long passphrase", roles={"auditor"})
     token = identity.create_token("dora")          # shown once; only its hash is stored
     identity.authenticate_token(token).name        # "dora"
+    identity.delegate("bob", "erin", until=..., by="bob")   # erin votes for bob until then
+    identity.voting_right("erin", "finance-approvers")      # -> "bob" (on whose behalf), or None
+
+Administrators manage users, but never for their own benefit: an admin cannot change their own
+roles or groups, nor create a delegation to themselves.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from governance.errors import GovernanceError
 
@@ -37,10 +44,16 @@ class User(SQLModel, table=True):
     password_hash: str
     roles: str = Field(description="comma-separated roles")
     groups: str = Field(default="", description="comma-separated approver groups")
+    email: str | None = None
+    active: bool = True
     created_at: datetime
 
     def has_role(self, *roles: str) -> bool:
-        return bool(set(self.roles.split(",")) & set(roles))
+        return self.active and bool(set(self.roles.split(",")) & set(roles))
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
 
     @property
     def group_set(self) -> frozenset[str]:
@@ -53,6 +66,21 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(primary_key=True, description="SHA-256 of the token")
     user: str = Field(foreign_key="users.name", index=True)
     created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Delegation(SQLModel, table=True):
+    """`delegate` may vote in `delegator`'s groups, on their behalf, until `ends_at`."""
+
+    __tablename__ = "delegations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delegator: str = Field(foreign_key="users.name", index=True)
+    delegate: str = Field(foreign_key="users.name", index=True)
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    revoked_at: datetime | None = None
 
 
 def hash_password(password: str) -> str:
@@ -73,24 +101,32 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Identity:
-    """The user and token store."""
+def _now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, engine: Engine) -> None:
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Identity:
+    """The user, group, delegation and token store."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _now) -> None:
         self._engine = engine
-        SQLModel.metadata.create_all(engine, tables=[User.__table__, ApiToken.__table__])
+        self._clock = clock
+        SQLModel.metadata.create_all(
+            engine, tables=[User.__table__, ApiToken.__table__, Delegation.__table__])
 
     def add_user(self, name: str, password: str, *, roles: set[str],
-                 groups: set[str] | None = None) -> User:
-        unknown = set(roles) - ROLES
-        if not name.strip() or not roles or unknown:
-            raise IdentityError(f"a user needs a name and roles from {sorted(ROLES)}"
-                                + (f"; unknown: {sorted(unknown)}" if unknown else ""))
-        if len(password) < MIN_PASSWORD:
-            raise IdentityError(f"passwords need at least {MIN_PASSWORD} characters")
+                 groups: set[str] | None = None, email: str | None = None) -> User:
+        _check_roles(roles)
+        if not _NAME.fullmatch(name.strip()):
+            raise IdentityError(f"user name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+        _check_password(password)
         user = User(name=name.strip(), password_hash=hash_password(password),
-                    roles=",".join(sorted(roles)), groups=",".join(sorted(groups or ())),
-                    created_at=datetime.now(UTC))
+                    roles=",".join(sorted(roles)), groups=",".join(sorted(_groups(groups))),
+                    email=email or None, created_at=self._clock())
         with Session(self._engine) as session:
             if session.get(User, user.name) is not None:
                 raise IdentityError(f"user {user.name!r} already exists")
@@ -103,12 +139,128 @@ class Identity:
         with Session(self._engine) as session:
             return session.get(User, name)
 
+    def users(self) -> list[User]:
+        with Session(self._engine) as session:
+            return list(session.exec(select(User).order_by(col(User.name))).all())
+
+    def members(self, group: str) -> list[User]:
+        """Active approvers of `group` (not their delegates)."""
+        return [u for u in self.users() if group in u.group_set and u.has_role("approver")]
+
     def check_password(self, name: str, password: str) -> User | None:
         user = self.get(name)
-        if user is None:
+        if user is None or not user.active:
             hash_password(password)  # spend the same time: no hint that the name is unknown
             return None
         return user if password_matches(password, user.password_hash) else None
+
+    # --- administration: never for oneself -----------------------------------------------
+
+    def update_user(self, name: str, *, by: str, roles: set[str] | None = None,
+                    groups: set[str] | None = None, email: str | None = None,
+                    active: bool | None = None, password: str | None = None) -> User:
+        """Change a user; `by` (an admin, checked by the caller) may not change themselves,
+        except their own password."""
+        if by == name and (roles is not None or groups is not None or active is not None):
+            raise IdentityError(f"{by} cannot change their own roles, groups or status; "
+                                "ask another administrator")
+        if roles is not None:
+            _check_roles(roles)
+        if password is not None:
+            _check_password(password)
+        with Session(self._engine) as session:
+            user = session.get(User, name)
+            if user is None:
+                raise IdentityError(f"no user {name!r}")
+            if roles is not None:
+                user.roles = ",".join(sorted(roles))
+            if groups is not None:
+                user.groups = ",".join(sorted(_groups(groups)))
+            if email is not None:
+                user.email = email or None
+            if active is not None:
+                user.active = active
+            if password is not None:
+                user.password_hash = hash_password(password)
+            session.add(user)
+            session.commit()
+            session.refresh(user)
+            return user
+
+    def delegate(self, delegator: str, delegate: str, *, until: datetime, by: str,
+                 starts: datetime | None = None) -> Delegation:
+        """Let `delegate` vote in `delegator`'s groups until `until` (an end date is required).
+
+        `by` is the delegator or an administrator; nobody delegates to themselves."""
+        now = self._clock()
+        starts = starts or now
+        if delegate in (delegator, by):
+            raise IdentityError(f"{by} cannot make a delegation to {delegate}: nobody "
+                                "delegates to themselves")
+        if _aware(until) <= max(now, _aware(starts)):
+            raise IdentityError("a delegation needs an end date in the future, after its start")
+        for who in (delegator, delegate):
+            if self.get(who) is None:
+                raise IdentityError(f"no user {who!r}")
+        row = Delegation(delegator=delegator, delegate=delegate, starts_at=starts, ends_at=until,
+                         created_by=by)
+        with Session(self._engine) as session:
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row
+
+    def revoke_delegation(self, delegation_id: int) -> None:
+        with Session(self._engine) as session:
+            row = session.get(Delegation, delegation_id)
+            if row is None:
+                raise IdentityError(f"no delegation {delegation_id}")
+            row.revoked_at = self._clock()
+            session.add(row)
+            session.commit()
+
+    def delegations(self, *, active_only: bool = True) -> list[Delegation]:
+        now = self._clock()
+        with Session(self._engine) as session:
+            rows = list(session.exec(select(Delegation).order_by(col(Delegation.id))).all())
+        return [d for d in rows if not active_only or _active(d, now)]
+
+    def voting_right(self, name: str, groups: set[str]) -> tuple[str, str] | None:
+        """Whether `name` may vote for one of `groups` now: (on whose behalf, which group).
+
+        Their own membership first (on their own behalf); else an active delegation from an
+        active approver of the group. None when neither holds.
+        """
+        user = self.get(name)
+        if user is None or not user.has_role("approver"):
+            return None
+        for group in sorted(groups & user.group_set):
+            return name, group
+        now = self._clock()
+        for d in self.delegations():
+            if d.delegate != name or not _active(d, now):
+                continue
+            principal = self.get(d.delegator)
+            if principal is not None and principal.has_role("approver"):
+                for group in sorted(groups & principal.group_set):
+                    return principal.name, group
+        return None
+
+    def visible_groups(self, name: str) -> frozenset[str]:
+        """Groups whose requests `name` may work on: their own and those delegated to them."""
+        user = self.get(name)
+        if user is None or not user.has_role("approver"):
+            return frozenset()
+        groups = set(user.group_set)
+        now = self._clock()
+        for d in self.delegations():
+            principal = self.get(d.delegator)
+            if d.delegate == name and _active(d, now) and principal is not None \
+                    and principal.has_role("approver"):
+                groups |= principal.group_set
+        return frozenset(groups)
+
+    # --- tokens --------------------------------------------------------------------------
 
     def create_token(self, name: str) -> str:
         """A new API token for `name`; the clear token is returned once and never stored."""
@@ -117,12 +269,53 @@ class Identity:
         token = "pct_" + secrets.token_urlsafe(32)
         with Session(self._engine) as session:
             session.add(ApiToken(token_hash=_token_hash(token), user=name,
-                                 created_at=datetime.now(UTC)))
+                                 created_at=self._clock()))
             session.commit()
         return token
+
+    def revoke_tokens(self, name: str) -> int:
+        """Revoke every token of `name`; how many were live."""
+        with Session(self._engine) as session:
+            rows = session.exec(select(ApiToken).where(ApiToken.user == name,
+                                                       col(ApiToken.revoked_at).is_(None))).all()
+            for row in rows:
+                row.revoked_at = self._clock()
+                session.add(row)
+            session.commit()
+            return len(rows)
 
     def authenticate_token(self, token: str) -> User | None:
         with Session(self._engine) as session:
             row = session.exec(select(ApiToken).where(
                 ApiToken.token_hash == _token_hash(token))).first()
-            return session.get(User, row.user) if row else None
+            if row is None or row.revoked_at is not None:
+                return None
+            user = session.get(User, row.user)
+            return user if user is not None and user.active else None
+
+
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _check_roles(roles: set[str]) -> None:
+    unknown = set(roles) - ROLES
+    if not roles or unknown:
+        raise IdentityError(f"a user needs roles from {sorted(ROLES)}"
+                            + (f"; unknown: {sorted(unknown)}" if unknown else ""))
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise IdentityError(f"passwords need at least {MIN_PASSWORD} characters")
+
+
+def _groups(groups: set[str] | None) -> set[str]:
+    cleaned = {g.strip() for g in groups or ()}
+    bad = [g for g in cleaned if not _NAME.fullmatch(g)]
+    if bad:
+        raise IdentityError(f"group names {bad}: use letters, digits, '.', '_' or '-'")
+    return cleaned
+
+
+def _active(d: Delegation, now: datetime) -> bool:
+    return d.revoked_at is None and _aware(d.starts_at) <= now < _aware(d.ends_at)

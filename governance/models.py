@@ -38,6 +38,9 @@ class Action(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
     flow_run_id: str | None = None
+    step: str | None = Field(default=None, description="the step of the run that proposes it")
+    flow_author: str | None = Field(
+        default=None, description="who wrote the flow; may not approve its actions")
     idempotency_key: str | None = None
     sensitive: frozenset[str] = Field(
         default=frozenset(), description="param names stored in the ledger as keyed hashes only"
@@ -64,6 +67,7 @@ class Action(BaseModel):
             "requested_by": self.requested_by,
             "params": self.params,
             "flow_run_id": self.flow_run_id,
+            "step": self.step,
             "idempotency_key": self.idempotency_key,
         }
         return hashlib.sha256(canonical_json(bound).encode("utf-8")).hexdigest()
@@ -84,6 +88,12 @@ class Decision(BaseModel):
     approver_group: str | None = None
     quorum: int = Field(default=0, ge=0)
     expires_in_s: int | None = Field(default=None, gt=0)
+    escalate_after_s: int | None = Field(
+        default=None, gt=0, description="still pending after this long: the escalation group "
+        "may decide too")
+    escalation_group: str | None = None
+    reauthenticate: bool = Field(
+        default=False, description="approvers confirm their password before approving")
     policy_revision: str = ""
 
     @model_validator(mode="after")
@@ -91,6 +101,8 @@ class Decision(BaseModel):
         complete = self.approver_group and self.quorum >= 1 and self.expires_in_s is not None
         if self.outcome == "require_approval" and not complete:
             raise ValueError("require_approval needs approver_group, quorum >= 1 and expires_in_s")
+        if (self.escalate_after_s is None) != (self.escalation_group is None):
+            raise ValueError("escalation needs both escalate_after_s and escalation_group")
         return self
 
     @classmethod

@@ -103,3 +103,16 @@ test_two_groups_escalate if {
 	}
 	g == "risk-committee"
 }
+
+test_pending_approvals_escalate_to_the_risk_committee if {
+	d := data.proctor.decision with input as {"action": payment("48500.00"), "context": {"invoice_status": "entered"}}
+	d.escalation_group == "risk-committee"
+	d.escalate_after_s == data.proctor.escalate_after_s
+	d.reauthenticate == false
+}
+
+test_bank_change_needs_a_fresh_password if {
+	change := {"kind": "acme.change_bank_account", "target": "acme-payables", "actor": "robot:acme", "requested_by": "alice", "params": {"vendor": "Globex Corporation", "old_iban": "X", "new_iban": "Y"}}
+	d := data.proctor.decision with input as {"action": change, "context": {}}
+	d.reauthenticate == true
+}

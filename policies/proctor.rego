@@ -1,6 +1,10 @@
 # The single decision every action gets. Rule sets for each application add to the sets
 # `deny`, `approval` and `allow` below; this file turns them into one decision object.
 #
+# A require_approval decision also says when the request escalates (still pending after
+# `escalate_after_s`, the escalation group may decide too) and whether approvers must confirm
+# their password first (`reauthenticate`: any reason in the set `high_risk`).
+#
 # Order of precedence: any deny reason wins, then any approval requirement, then an explicit
 # allow. An action that no rule set allows is denied (default).
 package proctor
@@ -13,6 +17,9 @@ default decision := {
 	"approver_group": null,
 	"quorum": 0,
 	"expires_in_s": null,
+	"escalate_after_s": null,
+	"escalation_group": null,
+	"reauthenticate": false,
 }
 
 decision := {
@@ -21,6 +28,9 @@ decision := {
 	"approver_group": null,
 	"quorum": 0,
 	"expires_in_s": null,
+	"escalate_after_s": null,
+	"escalation_group": null,
+	"reauthenticate": false,
 } if {
 	count(deny) > 0
 }
@@ -31,6 +41,9 @@ decision := {
 	"approver_group": approver_group,
 	"quorum": quorum,
 	"expires_in_s": expires_in_s,
+	"escalate_after_s": escalation.after_s,
+	"escalation_group": escalation.group,
+	"reauthenticate": count(high_risk) > 0,
 } if {
 	count(deny) == 0
 	count(approval) > 0
@@ -39,12 +52,22 @@ decision := {
 	expires_in_s := min([r.expires_in_s | r := approval[_]])
 }
 
+# Escalation goes to the fallback group unless that group already decides.
+default escalation := {"after_s": null, "group": null}
+
+escalation := {"after_s": data.proctor.escalate_after_s, "group": data.proctor.escalation_group} if {
+	approver_group != data.proctor.escalation_group
+}
+
 decision := {
 	"outcome": "allow",
 	"reasons": sort_reasons(allow),
 	"approver_group": null,
 	"quorum": 0,
 	"expires_in_s": null,
+	"escalate_after_s": null,
+	"escalation_group": null,
+	"reauthenticate": false,
 } if {
 	count(deny) == 0
 	count(approval) == 0
@@ -60,6 +83,13 @@ approver_group := g if {
 
 approver_group := data.proctor.escalation_group if {
 	count({r.group | r := approval[_]}) > 1
+}
+
+# Reasons that make approvers confirm their password; application rule sets add to it.
+high_risk contains r if {
+	some r in data.proctor.high_risk_reasons
+	some a in approval
+	a.reason == r
 }
 
 sort_reasons(s) := sort([r | some r in s])

@@ -79,8 +79,9 @@ class AcmePayablesRobot:
 
     def __init__(self, gate: Gate, browser: Browser, settings: AcmeSettings, *,
                  requested_by: str, flow_run_id: str | None, timeout_ms: float = 10_000,
-                 evidence: EvidenceStore | None = None):
+                 evidence: EvidenceStore | None = None, flow_author: str | None = None):
         self._gate = gate
+        self._flow_author = flow_author
         self._evidence = evidence
         self._browser = browser
         self._settings = settings
@@ -124,7 +125,8 @@ class AcmePayablesRobot:
                               key=f"acme:bank:{row.vendor}:{row.vendor_iban}",
                               sensitive=frozenset({"old_iban", "new_iban"}))
         return self._gate.submit(action, lambda a: self._do_change_iban(page, a),
-                                 reconcile=lambda a: self._iban_is(page, a))
+                                 reconcile=lambda a: self._iban_is(page, a),
+                                 preview=lambda a: self._preview_change_iban(page, a))
 
     def _create_invoice(self, page: Page, row: InvoiceRow) -> Outcome:
         params = {
@@ -148,15 +150,22 @@ class AcmePayablesRobot:
         key = f"acme:release:{row.vendor}:{row.invoice_number}:{row.amount}:{row.currency}"
         action = self._action("acme.release_payment", params, key=key, context=context)
         return self._gate.submit(action, lambda a: self._do_release(page, a),
-                                 reconcile=lambda a: self._released_in_app(page, a))
+                                 reconcile=lambda a: self._released_in_app(page, a),
+                                 preview=lambda a: self._preview_release(page, a))
 
     def _action(self, kind: str, params: dict[str, Any], *, key: str | None = None,
                 context: dict[str, Any] | None = None,
                 sensitive: frozenset[str] = frozenset()) -> Action:
         return Action(kind=kind, target=self.target, actor=self.actor,
                       requested_by=self._requested_by, flow_run_id=self._flow_run_id,
+                      flow_author=self._flow_author, step=self._step(kind, params),
                       idempotency_key=key, params=params, context=context or {},
                       sensitive=sensitive)
+
+    @staticmethod
+    def _step(kind: str, params: dict[str, Any]) -> str:
+        subject = params.get("invoice_number") or params.get("vendor") or params.get("username")
+        return f"{kind.split('.', 1)[-1]} {subject}" if subject else kind
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -217,16 +226,32 @@ class AcmePayablesRobot:
             raise BusinessRuleError(f"Acme Payables refused the login: {self._errors(page)}")
         return {"logged_in_as": self._settings.username}
 
+    # --- previews: the form as it will be submitted, for the approver (nothing submitted) -----
+
+    def _preview_change_iban(self, page: Page, action: Action) -> dict[str, str]:
+        field_ = self._fill_iban(page, action)
+        return self._capture(page, [action.params["new_iban"], action.params["old_iban"]],
+                             [field_])
+
+    def _preview_release(self, page: Page, action: Action) -> dict[str, str]:
+        self._open_invoice(page, action)
+        return self._capture(page, [], ())
+
     def _do_change_iban(self, page: Page, action: Action) -> dict[str, Any]:
+        field_ = self._fill_iban(page, action)
+        return self._submit_with_evidence(page, action, lambda: self._submit(page, field_),
+                                          "Bank account updated", mask=[field_])
+
+    def _fill_iban(self, page: Page, action: Action) -> Locator:
         self._goto(page, "/vendors")
         row = self._table_row(page, action.params["vendor"])
         if row is None:
             raise BusinessRuleError(f"vendor {action.params['vendor']!r} is not in Acme Payables")
-        row.get_by_role("link").first.click()
+        with page.expect_navigation():
+            row.get_by_role("link").first.click()
         field_ = self._field(page, "New IBAN")
         field_.fill(action.params["new_iban"])
-        return self._submit_with_evidence(page, action, lambda: self._submit(page, field_),
-                                          "Bank account updated", mask=[field_])
+        return field_
 
     def _do_create_invoice(self, page: Page, action: Action) -> dict[str, Any]:
         p = action.params
@@ -244,6 +269,12 @@ class AcmePayablesRobot:
         return {**outcome, "invoice_url": page.url}
 
     def _do_release(self, page: Page, action: Action) -> dict[str, Any]:
+        self._open_invoice(page, action)
+        return self._submit_with_evidence(page, action,
+                                          lambda: self._click(page, "Release payment"),
+                                          "Payment released")
+
+    def _open_invoice(self, page: Page, action: Action) -> None:
         self._goto(page, "/invoices")
         search = self._field(page, "Search")
         search.fill(action.params["invoice_number"])
@@ -251,10 +282,8 @@ class AcmePayablesRobot:
         row = self._table_row(page, action.params["invoice_number"], also=action.params["vendor"])
         if row is None:
             raise BusinessRuleError(f"invoice {action.params['invoice_number']} not found")
-        row.get_by_role("link").first.click()
-        return self._submit_with_evidence(page, action,
-                                          lambda: self._click(page, "Release payment"),
-                                          "Payment released")
+        with page.expect_navigation():
+            row.get_by_role("link").first.click()
 
     def _submit_with_evidence(self, page: Page, action: Action, submit: Callable[[], None],
                               expected: str, mask: Sequence[Locator] = ()) -> dict[str, Any]:

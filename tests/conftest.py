@@ -43,9 +43,31 @@ def settings(tmp_path: Path, policy_dir: Path) -> Settings:
     )
 
 
+PASSWORD = "correct horse battery"
+# Who works in the test organisation: (name, roles, approver groups).
+PEOPLE = (
+    ("alice", {"author"}, set()),
+    ("bob", {"approver"}, {"finance-approvers", "treasury"}),
+    ("carol", {"approver"}, {"finance-approvers", "treasury"}),
+    ("dave", {"approver"}, {"finance-approvers"}),
+    ("erin", {"approver"}, set()),
+    ("rita", {"approver"}, {"risk-committee"}),
+    ("dora", {"auditor"}, set()),
+    ("adam", {"admin"}, set()),
+)
+
+
+def add_people(governance: Governance) -> None:
+    for name, roles, groups in PEOPLE:
+        governance.identity.add_user(name, PASSWORD, roles=roles, groups=groups,
+                                     email=f"{name}@example.test")
+
+
 @pytest.fixture
 def governance(settings: Settings) -> Governance:
-    return build(settings, resume_runs=False)
+    built = build(settings, resume_runs=False)
+    add_people(built)
+    return built
 
 
 def approvers(governance: Governance, *votes: tuple[str, str]) -> threading.Thread:
@@ -57,10 +79,12 @@ def approvers(governance: Governance, *votes: tuple[str, str]) -> threading.Thre
             for _ in range(600):
                 pending = governance.approvals.list("pending")
                 if pending:
+                    # As a person who has just confirmed their password.
                     if vote == "approve":
-                        governance.approvals.approve(pending[0].id, who)
+                        governance.approvals.approve(pending[0].id, who, reauthenticated=True)
                     else:
-                        governance.approvals.reject(pending[0].id, who, "not this one")
+                        governance.approvals.reject(pending[0].id, who, "not this one",
+                                                    reauthenticated=True)
                     break
                 time.sleep(0.02)
 

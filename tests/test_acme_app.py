@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from demo.acme import AcmeConfig, list_invoices, list_vendors
+from demo.acme.forms import iban_is_valid
 from demo.acme.server import serve
 
 INVOICE = {"vendor": "Globex Corporation", "invoice_number": "INV-1", "amount": "1250.00",
@@ -53,12 +54,24 @@ def test_wrong_password_is_refused(app) -> None:
     assert client.get("/invoices").status_code == 303
 
 
-def test_login_rotates_the_session(app) -> None:
+def test_login_rotates_the_session_and_logout_ends_it(app) -> None:
     client, _ = app
     client.get("/login")
     before = client.cookies["ACMESESSID"]
     assert login(client).status_code == 303
     assert client.cookies["ACMESESSID"] != before
+    assert client.get("/invoices").status_code == 200
+    client.get("/logout")
+    assert client.get("/invoices").headers["location"] == "/login"
+
+
+def test_vendors_are_seeded_with_valid_ibans(app) -> None:
+    client, db = app
+    login(client)
+    page = client.get("/vendors").text
+    vendors = list_vendors(db)
+    assert len(vendors) == 5 and all(iban_is_valid(v["iban"]) for v in vendors)
+    assert all(v["name"] in page and v["iban"] in page for v in vendors)
 
 
 def test_state_changes_need_the_csrf_token(app) -> None:
@@ -95,7 +108,12 @@ def test_duplicate_and_bad_amount_are_refused_with_messages(app) -> None:
     bad = save(client, invoice_number="INV-3", amount="12,5x")
     assert bad.status_code == 422 and 'class="error"' in bad.text
     assert 'value="INV-3"' in bad.text  # the clerk's input is kept
-    assert len(list_invoices(db)) == 1
+    for amount in ("0", "1e3", "12.345", "-5"):
+        assert save(client, invoice_number="INV-4", amount=amount).status_code == 422, amount
+    bad_date = save(client, invoice_number="INV-5", due_date="01.12.2026")
+    assert "Due date must be a date (YYYY-MM-DD)" in bad_date.text
+    assert save(client, invoice_number="INV-6", amount="1250").status_code == 303
+    assert [i["amount"] for i in list_invoices(db)] == ["1250.00", "1250.00"]
 
 
 def test_release_payment_once(app) -> None:
@@ -109,6 +127,7 @@ def test_release_payment_once(app) -> None:
     again = client.post(f"{invoice_url}/release", data={"csrf_token": token})
     assert again.status_code == 409 and "Payment already released" in again.text
     assert list_invoices(db)[0]["status"] == "released"
+    assert client.post("/invoices/999/release", data={"csrf_token": token}).status_code == 404
 
 
 def test_bank_account_change_checks_the_iban(app) -> None:
@@ -154,8 +173,10 @@ def test_alternate_layout_changes_ids_and_order_but_not_labels(tmp_path: Path) -
     assert not {i for i, _ in labels["classic"]} & {i for i, _ in labels["alternate"]}
 
 
-def test_slow_knob_makes_an_impatient_client_time_out(tmp_path: Path) -> None:
-    with serve(AcmeConfig(db_path=tmp_path / "acme.db", slow_ms=1500)) as url:
-        with pytest.raises(httpx.ReadTimeout):
-            httpx.get(f"{url}/login", timeout=0.2)
+def test_slow_knob_delays_every_response(tmp_path: Path) -> None:
+    with serve(AcmeConfig(db_path=tmp_path / "acme.db", slow_ms=400)) as url:
+        with pytest.raises(httpx.ReadTimeout):  # an impatient client gives up
+            httpx.get(f"{url}/login", timeout=0.1)
+        started = time.monotonic()
         assert httpx.get(f"{url}/login", timeout=10).status_code == 200
+        assert time.monotonic() - started >= 0.4

@@ -119,3 +119,10 @@ def test_evidence_before_and_after_submit_without_secrets(governance: Governance
                     assert new_iban.encode() not in data and old_iban.encode() not in data
     invoice_html = store.path(evidence[1]["before_submit"]["html"]).read_text()
     assert "Save invoice" in invoice_html
+    # The approver saw the filled form before anything was submitted, IBANs kept out.
+    request = governance.approvals.list()[0]
+    assert request.action_kind == "acme.change_bank_account"
+    preview = store.path(request.evidence["html"]).read_bytes()
+    assert b"New IBAN" in preview and new_iban.encode() not in preview
+    assert store.path(request.evidence["screenshot"]).read_bytes().startswith(b"\x89PNG")
+    assert request.step == "change_bank_account Initech GmbH"

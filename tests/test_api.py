@@ -14,7 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
-from governance.api import create_api
+from governance.app import create_app
 from governance.composition import Governance
 from governance.models import Action
 
@@ -23,7 +23,7 @@ from governance.models import Action
 def api(governance: Governance) -> Iterator[tuple[str, Governance]]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_api(governance), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(governance), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
@@ -38,7 +38,6 @@ def tokens(governance: Governance) -> dict[str, str]:
     out = {}
     for name, role in (("dora", "auditor"), ("adam", "admin"), ("bob", "approver"),
                        ("alice", "author")):
-        governance.identity.add_user(name, "correct horse battery", roles={role})
         out[role] = governance.identity.create_token(name)
     return out
 

@@ -12,6 +12,7 @@ from governance.approvals import Approvals
 from governance.composition import Governance
 from governance.errors import ApprovalMismatch, BusinessRuleError, SelfApprovalError
 from governance.gate import Gate
+from governance.identity import Identity
 from governance.models import Action
 from governance.policy_regorus import RegorusEngine
 from governance.waiting import PollingWaiter
@@ -103,7 +104,8 @@ def test_unwritable_ledger_stops_the_action(tmp_path: Path, policy_dir: Path,
             dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
         engine.dispose()
     writer, reader = LedgerWriter(engine), LedgerReader(engine)
-    approvals = Approvals(open_engine(f"sqlite:///{tmp_path / 'approvals.db'}"), writer)
+    store = open_engine(f"sqlite:///{tmp_path / 'approvals.db'}")
+    approvals = Approvals(store, writer, Identity(store))
     gate = Gate(RegorusEngine(policy_dir), writer, reader, approvals, PollingWaiter(approvals))
     effect = Effect()
     if failure == "locked":

@@ -16,12 +16,14 @@ from demo.workbook import DEMO_ROWS, write_workbook
 from governance.composition import Governance
 from governance.models import Action
 from robots.invoices import WorkbookError, read_invoices
-from tests.conftest import ROOT, approvers
+from tests.conftest import PASSWORD, ROOT, approvers
 
 
-def cli(settings_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def cli(settings_env: dict[str, str], *args: str,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "governance.cli", *args], capture_output=True,
-                          text=True, env={**os.environ, **settings_env}, cwd=ROOT)
+                          text=True, env={**os.environ, **settings_env}, cwd=ROOT,
+                          input=None if stdin is None else stdin + "\n")
 
 
 @pytest.fixture
@@ -90,13 +92,23 @@ def test_approvals_cli(governance: Governance, env: dict[str, str]) -> None:
     assert json.loads(listed.stdout)["id"] == request.id
     shown = json.loads(cli(env, "approvals", "show", request.id).stdout)
     assert shown["action_digest"] == action.digest() and shown["approver_group"] == "treasury"
-    selfie = cli(env, "approvals", "approve", request.id, "--as", "alice")
-    assert selfie.returncode == 1 and "cannot approve" in selfie.stderr
-    no_reason = cli(env, "approvals", "reject", request.id, "--as", "bob", "--comment", " ")
+    selfie = cli(env, "approvals", "approve", request.id, "--as", "alice", "--password-stdin",
+                 stdin=PASSWORD)
+    assert selfie.returncode == 1 and "cannot vote" in selfie.stderr
+    no_reason = cli(env, "approvals", "reject", request.id, "--as", "bob", "--comment", " ",
+                    "--password-stdin", stdin=PASSWORD)
     assert no_reason.returncode == 1 and "comment" in no_reason.stderr
-    approved = cli(env, "approvals", "approve", request.id, "--as", "bob")
+    wrong = cli(env, "approvals", "approve", request.id, "--as", "bob", "--password-stdin",
+                stdin="not bob's password")
+    assert wrong.returncode == 1 and "password" in wrong.stderr
+    outsider = cli(env, "approvals", "approve", request.id, "--as", "dave", "--password-stdin",
+                   stdin=PASSWORD)  # finance, not treasury
+    assert outsider.returncode == 1 and "not an approver of treasury" in outsider.stderr
+    approved = cli(env, "approvals", "approve", request.id, "--as", "bob", "--password-stdin",
+                   stdin=PASSWORD)
     assert approved.returncode == 0 and "approved" in approved.stdout
-    late = cli(env, "approvals", "reject", request.id, "--as", "carol", "--comment", "no")
+    late = cli(env, "approvals", "reject", request.id, "--as", "carol", "--comment", "no",
+               "--password-stdin", stdin=PASSWORD)
     assert late.returncode == 1 and "already approved" in late.stderr
     unknown = cli(env, "approvals", "show", "nope")
     assert unknown.returncode == 1 and "no approval request" in unknown.stderr

@@ -9,7 +9,7 @@ import uvicorn
 
 from demo.acme.app import create_app
 from demo.acme.config import AcmeConfig
-from demo.acme.db import init_db, reset_db
+from demo.acme.db import reset_db
 
 
 def main() -> None:
@@ -25,7 +25,8 @@ def main() -> None:
                         help="answer this many invoice saves with a 500 after saving")
     parser.add_argument("--reset", action="store_true", help="start from the seed data")
     args = parser.parse_args()
-    (reset_db if args.reset else init_db)(args.db)
+    if args.reset:
+        reset_db(args.db)
     config = AcmeConfig(db_path=args.db, slow_ms=args.slow_ms, session_ttl_s=args.session_ttl,
                         layout=args.layout, unlabelled=args.unlabelled,
                         fail_after_save=args.fail_after_save)

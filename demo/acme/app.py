@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,11 @@ class _Acme:
         self.config = config
         self.sessions = Sessions(config.session_ttl_s)
         self.failures_left = config.fail_after_save
-        db.init_db(config.db_path)
+        db.init_db(config.db_path, username=config.username, password=config.password)
 
     def render(self, request: Request, template: str, session: Session | None,
                status: int = 200, **context: Any) -> HTMLResponse:
+        """A page from `template`, with what every page needs (layout, CSRF token, user)."""
         layout = self.config.layout
         return TEMPLATES.TemplateResponse(request, template, {
             "layout": layout, "csrf": session.csrf if session else "",
@@ -74,6 +76,7 @@ class _Acme:
         return {k: str(v) for k, v in form.items()}
 
     def value(self, form: dict[str, str], key: str) -> str:
+        """The posted value of field `key`, whatever this layout names it, trimmed."""
         return form.get(field_name(self.config.layout, key), "").strip()
 
 
@@ -87,7 +90,8 @@ def create_app(config: AcmeConfig) -> FastAPI:
         return exc.response
 
     @app.middleware("http")
-    async def slow(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def slow(request: Request,
+                   call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if config.slow_ms:
             await asyncio.sleep(config.slow_ms / 1000)
         return await call_next(request)
@@ -118,13 +122,13 @@ def _login_routes(app: FastAPI, acme: _Acme) -> None:
         old = request.cookies.get(COOKIE)
         session, _ = acme.sessions.get(old)
         values = await acme.form(request, session)
-        if (acme.value(values, "username"), values.get(field_name(acme.config.layout,
-                                                                  "password"))) != (
-                acme.config.username, acme.config.password):
+        username = acme.value(values, "username")
+        password = values.get(field_name(acme.config.layout, "password"), "")  # not trimmed
+        if not db.check_password(acme.config.db_path, username, password):
             return acme.render(request, "login.html", session, 200,
                                error="Invalid username or password")
         acme.sessions.drop(old)  # rotate: a fresh session id once logged in
-        token, _ = acme.sessions.new(user=acme.config.username)
+        token, _ = acme.sessions.new(user=username)
         response = RedirectResponse("/invoices", status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax")
         return response
@@ -132,7 +136,9 @@ def _login_routes(app: FastAPI, acme: _Acme) -> None:
     @app.get("/logout")
     def logout(request: Request) -> Response:
         acme.sessions.drop(request.cookies.get(COOKIE))
-        return RedirectResponse("/login", status_code=303)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
 
 
 def _vendor_routes(app: FastAPI, acme: _Acme) -> None:
@@ -157,8 +163,10 @@ def _vendor_routes(app: FastAPI, acme: _Acme) -> None:
         session = acme.authed(request)
         form = await acme.form(request, session)
         found = db.get_vendor(path, vendor_id)
+        if found is None:
+            return acme.render(request, "error.html", session, 404, message="No such vendor")
         new_iban = acme.value(form, "new_iban").replace(" ", "").upper()
-        if found is None or not iban_is_valid(new_iban):
+        if not iban_is_valid(new_iban):
             return acme.render(request, "vendor.html", session, 422, vendor=found,
                                error="Invalid IBAN", value=new_iban)
         with db.connect(path) as conn:
@@ -233,12 +241,16 @@ def _invoice_routes(app: FastAPI, acme: _Acme) -> None:
                 "WHERE id = ? AND status = 'entered'", (db.now(), invoice_id)).rowcount
         if not changed:
             found = db.get_invoice(path, invoice_id)
+            if found is None:
+                return acme.render(request, "error.html", session, 404,
+                                   message="No such invoice")
             return acme.render(request, "invoice.html", session, 409, invoice=found,
-                               error="Payment already released" if found else "No such invoice")
+                               error="Payment already released")
         return RedirectResponse(f"/invoices/{invoice_id}?released=1", status_code=303)
 
 
 def _insert_invoice(path: Path, values: dict[str, str], vendor_id: int) -> int:
+    """Store a validated invoice; its id. A duplicate number raises IntegrityError."""
     cents = int(Decimal(values["amount"]) * 100)
     with db.connect(path) as conn:
         cursor = conn.execute(

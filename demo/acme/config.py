@@ -9,6 +9,8 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class AcmeConfig:
+    """How one Acme Payables instance runs: its database, its clerk, and its fault knobs."""
+
     db_path: Path
     slow_ms: int = 0  # added to every response: a slow legacy app
     session_ttl_s: int = 1800  # idle time after which the session expires

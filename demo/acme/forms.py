@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,25 @@ _ALT_NAMES = {"vendor": "x_supplier", "invoice_number": "x_docno", "amount": "x_
               "username": "x_login", "password": "x_secret"}
 
 
+# At most 12 integer digits: the cents must fit SQLite's 64-bit integers with room to spare.
+_AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def field_name(layout: str, key: str) -> str:
+    """The form field name of `key` in `layout` (what the browser posts)."""
     return _ALT_NAMES[key] if layout == "alternate" else key
 
 
 def field_id(layout: str, key: str) -> str:
+    """The element id of `key`'s input in `layout` (what its <label for> points at)."""
     if layout == "alternate":
         return f"f_{sorted(_ALT_NAMES).index(key) + 3}"
     return key
 
 
 def ordered_fields(layout: str) -> list[FormField]:
+    """The invoice form's fields in the order `layout` shows them."""
     return [FIELDS[key] for key in _ORDER[layout]]
 
 
@@ -61,22 +69,30 @@ def validate_invoice(values: dict[str, str], vendors: list[str]) -> dict[str, st
             errors[key] = f"{f.label} is required"
     if values.get("vendor") and values["vendor"] not in vendors:
         errors["vendor"] = "Unknown vendor"
-    if values.get("amount") and "amount" not in errors:
-        try:
-            amount = Decimal(values["amount"])
-            if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-                raise InvalidOperation
-        except InvalidOperation:
-            errors["amount"] = "Amount must be a positive number with at most 2 decimals"
+    if values.get("amount") and not _is_amount(values["amount"]):
+        errors["amount"] = "Amount must be a positive number with at most 2 decimals"
     if values.get("currency") and values["currency"] not in CURRENCIES:
         errors["currency"] = "Unknown currency"
     for key in ("issue_date", "due_date"):
-        if values.get(key) and key not in errors:
-            try:
-                date.fromisoformat(values[key])
-            except ValueError:
-                errors[key] = f"{FIELDS[key].label} must be a date (YYYY-MM-DD)"
+        if values.get(key) and not _is_date(values[key]):
+            errors[key] = f"{FIELDS[key].label} must be a date (YYYY-MM-DD)"
     return errors
+
+
+def _is_amount(text: str) -> bool:
+    # A plain pattern, not Decimal() alone: that would also take "1e3", "NaN" and "5.000".
+    return bool(_AMOUNT.fullmatch(text)) and Decimal(text) > 0
+
+
+def _is_date(text: str) -> bool:
+    # The pattern first: Python's fromisoformat also takes "20261101" and week dates.
+    if not _DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def iban_is_valid(iban: str) -> bool:

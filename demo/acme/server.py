@@ -23,12 +23,12 @@ def serve(config: AcmeConfig, host: str = "127.0.0.1", port: int = 0) -> Iterato
                                            lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("Acme Payables did not start")
-        time.sleep(0.02)
     try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("Acme Payables did not start")
+            time.sleep(0.02)
         yield f"http://{host}:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True

@@ -13,20 +13,26 @@ COOKIE = "ACMESESSID"
 
 @dataclass
 class Session:
+    """One browser's server-side state: its CSRF token and, once logged in, its user."""
+
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     user: str | None = None
     last_seen: float = field(default_factory=time.monotonic)
 
 
 class Sessions:
+    """The live sessions by cookie token; a session idle for longer than `ttl_s` expires."""
+
     def __init__(self, ttl_s: int) -> None:
         self._ttl_s = ttl_s
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
     def new(self, user: str | None = None) -> tuple[str, Session]:
+        """A fresh session and its cookie token."""
         token, session = secrets.token_urlsafe(32), Session(user=user)
         with self._lock:
+            self._drop_idle_anonymous()
             self._sessions[token] = session
         return token, session
 
@@ -43,10 +49,20 @@ class Sessions:
             return session, False
 
     def drop(self, token: str | None) -> None:
+        """Forget a session (logout, or rotation on login)."""
         with self._lock:
             self._sessions.pop(token or "", None)
 
+    def _drop_idle_anonymous(self) -> None:
+        # Every cookie-less GET /login makes a session; without this they would pile up.
+        # Expired logged-in sessions stay until seen, so their owner is told they expired.
+        cutoff = time.monotonic() - self._ttl_s
+        for token in [t for t, s in self._sessions.items()
+                      if s.user is None and s.last_seen < cutoff]:
+            del self._sessions[token]
+
 
 def csrf_ok(session: Session | None, submitted: object) -> bool:
+    """Whether `submitted` is this session's CSRF token (compared in constant time)."""
     return (session is not None and isinstance(submitted, str)
             and hmac.compare_digest(session.csrf, submitted))
