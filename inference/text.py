@@ -86,8 +86,8 @@ def classify_char(char: str) -> RemovalKind | None:
 def normalize(text: str) -> NormalizedText:
     """NFKC text without invisible characters, with lines and single spaces kept.
 
-    Carriage returns become newlines; runs of spaces and tabs become one space; lines are
-    stripped; more than two blank lines in a row become one.
+    Carriage returns become newlines and tabs spaces; runs of spaces are kept (they are the
+    columns of a table); lines lose trailing spaces; blank lines in a row become one.
     """
     if not isinstance(text, str):
         raise TypeError(f"normalize takes text, not {type(text).__name__}")
@@ -115,7 +115,7 @@ def normalize(text: str) -> NormalizedText:
 
 
 def _tidy(text: str) -> str:
-    lines = [" ".join(line.replace("\t", " ").split()) for line in text.split("\n")]
+    lines = [line.replace("\t", " ").rstrip() for line in text.split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
