@@ -6,7 +6,7 @@ from audit.checkpoints import Checkpoint, Checkpoints
 from audit.entries import LedgerEntry
 from audit.errors import LedgerCorrupted, LedgerError, LedgerWriteError
 from audit.ledger import Event, LedgerReader, LedgerWriter
-from audit.store import open_engine
+from audit.store import ensure_tables, open_engine
 
 __all__ = [
     "GENESIS_HASH",
@@ -21,6 +21,7 @@ __all__ = [
     "LedgerWriter",
     "Verification",
     "canonical_json",
+    "ensure_tables",
     "export_bundle",
     "open_engine",
     "verify_bundle",

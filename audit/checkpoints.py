@@ -19,6 +19,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from audit.entries import LedgerEntry
 from audit.keys import key_id, sign, signature_ok
 from audit.merkle import inclusion_proof, verify_inclusion
+from audit.store import ensure_tables
 from audit.tree import StoredTree, entry_leaf
 
 
@@ -49,7 +50,7 @@ class Checkpoints:
         self._key = key
         self._out_dir = out_dir
         self.tree = StoredTree(engine)
-        SQLModel.metadata.create_all(engine, tables=[Checkpoint.__table__])
+        ensure_tables(engine, [Checkpoint.__table__])
 
     @property
     def public_key(self) -> Ed25519PublicKey:

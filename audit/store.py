@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Sequence
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
@@ -21,6 +22,9 @@ from audit.entries import LedgerEntry
 WRITE_OPTION = "proctor_write"
 # Any fixed 64-bit number: the advisory lock every PostgreSQL append holds until it commits.
 _PG_APPEND_LOCK = 0x50524F43544F52
+# Another: held while a process creates tables and guards, so concurrent starts do not collide
+# (PostgreSQL DDL is not safe to race: "tuple concurrently updated", duplicate pg_type rows).
+_PG_SCHEMA_LOCK = 0x50524F43544F53
 
 _SQLITE_GUARDS = [
     "CREATE TRIGGER IF NOT EXISTS ledger_entries_no_update BEFORE UPDATE ON ledger_entries "
@@ -47,11 +51,24 @@ def open_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     if not _read_only(url):
-        SQLModel.metadata.create_all(engine, tables=[LedgerEntry.__table__])
-        with engine.begin() as conn:
-            for statement in _guards(engine):
-                conn.execute(text(statement))
+        ensure_tables(engine, [LedgerEntry.__table__], extra=_guards(engine))
     return engine
+
+
+def ensure_tables(engine: Engine, tables: Sequence[Table], *, extra: Sequence[str] = ()) -> None:
+    """Create `tables` (and run the `extra` DDL) if missing, safe when many processes start at once.
+
+    Every store that owns tables calls this instead of `create_all`: on PostgreSQL it holds a
+    transaction-scoped advisory lock, so two workers starting together take turns; on SQLite
+    the transaction begins IMMEDIATE, for the same reason.
+    """
+    # SQLite: as an appender (BEGIN IMMEDIATE), so a reader never has to upgrade to a writer.
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_SCHEMA_LOCK})
+        SQLModel.metadata.create_all(conn, tables=list(tables))
+        for statement in extra:
+            conn.execute(text(statement))
 
 
 def lock_for_append(conn: Connection) -> None:

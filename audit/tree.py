@@ -12,7 +12,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from audit.entries import LedgerEntry
 from audit.merkle import EMPTY_ROOT, leaf_hash, node_hash, tree_root
-from audit.store import WRITE_OPTION, lock_for_append
+from audit.store import WRITE_OPTION, ensure_tables, lock_for_append
 
 
 class MerkleNode(SQLModel, table=True):
@@ -34,7 +34,7 @@ class StoredTree:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._cache: dict[tuple[int, int], bytes] = {}
-        SQLModel.metadata.create_all(engine, tables=[MerkleNode.__table__])
+        ensure_tables(engine, [MerkleNode.__table__])
 
     def size(self) -> int:
         with Session(self._engine) as session:

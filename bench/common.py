@@ -12,6 +12,22 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_url(schema: str) -> str | None:
+    """A URL for a fresh, empty `schema` on the local PostgreSQL, or None when none answers."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(POSTGRES, connect_args={"connect_timeout": 3})
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        engine.dispose()
+        return f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    except Exception:
+        return None
 
 
 def machine() -> dict[str, Any]:

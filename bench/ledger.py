@@ -16,15 +16,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 from audit import LedgerReader, LedgerWriter, open_engine
 from audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_json, entry_hash
 from audit.entries import LedgerEntry
 from audit.merkle import LeafList, consistency_proof, inclusion_proof, leaf_hash
-from bench.common import best_of, report
-
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from bench.common import POSTGRES, best_of, postgres_url, report
 
 
 def durable_appends(url: str, n: int) -> float:
@@ -33,17 +31,6 @@ def durable_appends(url: str, n: int) -> float:
     seconds = best_of(1, lambda: [writer.append("bench.append", actor="bench", payload=payload)
                                   for _ in range(n)])
     return n / seconds
-
-
-def postgres_url() -> str | None:
-    try:
-        engine = create_engine(POSTGRES, connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS bench_ledger CASCADE"))
-            conn.execute(text("CREATE SCHEMA bench_ledger"))
-        return f"{POSTGRES}?options=-csearch_path%3Dbench_ledger"
-    except Exception:
-        return None
 
 
 def fake_rows(n: int) -> list[dict[str, Any]]:
@@ -105,7 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_rate = durable_appends(f"sqlite:///{Path(tmp) / 'a.db'}", args.appends)
     rows.append({"measure": "durable appends/s", "sqlite": sqlite_rate})
-    pg = postgres_url()
+    pg = postgres_url("bench_ledger")
     if pg:
         rows[-1]["postgres"] = durable_appends(pg, args.appends)
     else:

@@ -8,10 +8,13 @@ recorded in the ledger.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -31,7 +34,9 @@ HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it Chromium sends `Origin: null` with same-site form posts, which
+    # the Origin check must refuse. same-origin keeps URLs from leaving the site all the same.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
@@ -94,6 +99,35 @@ def create_app(governance: Governance, *, sweep: bool = True) -> FastAPI:
     app.include_router(web.router(governance, sessions))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
+
+
+@contextmanager
+def serving(governance: Governance, host: str = "127.0.0.1", port: int = 0,
+            *, sweep: bool = True) -> Iterator[str]:
+    """Run the review service in a background thread; yields its base URL (port 0: any free
+    port). For tests, benchmarks and the demo; `proctor serve` runs it in the foreground."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    server = uvicorn.Server(uvicorn.Config(create_app(governance, sweep=sweep),
+                                          log_level="warning"))
+    # The caller's context (e.g. Prefect's temporary settings) goes with the service's thread.
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(server.run,), kwargs={"sockets": [sock]},
+                              daemon=True, name="review-service")
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"the review service did not start on {host}:{port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()
 
 
 def _cross_site(request: Request) -> str | None:

@@ -39,7 +39,7 @@ from sqlalchemy import Index, UniqueConstraint, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from audit import LedgerWriter, canonical_json
+from audit import LedgerWriter, canonical_json, ensure_tables
 from governance.errors import (
     ApprovalError,
     ApprovalForbidden,
@@ -211,9 +211,7 @@ class Approvals:
         self.identity = identity
         self._clock = clock
         self._listeners = list(listeners)
-        SQLModel.metadata.create_all(
-            engine, tables=[ApprovalRequest.__table__, ApprovalVote.__table__]
-        )
+        ensure_tables(engine, [ApprovalRequest.__table__, ApprovalVote.__table__])
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(event, request)` after requested, escalated, approved, rejected and

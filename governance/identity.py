@@ -25,6 +25,7 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from audit import ensure_tables
 from governance.errors import GovernanceError
 
 Role = Literal["author", "approver", "auditor", "admin"]
@@ -115,8 +116,7 @@ class Identity:
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _now) -> None:
         self._engine = engine
         self._clock = clock
-        SQLModel.metadata.create_all(
-            engine, tables=[User.__table__, ApiToken.__table__, Delegation.__table__])
+        ensure_tables(engine, [User.__table__, ApiToken.__table__, Delegation.__table__])
 
     def add_user(self, name: str, password: str, *, roles: set[str],
                  groups: set[str] | None = None, email: str | None = None) -> User:

@@ -236,8 +236,8 @@ def resume_run_when_paused(request: ApprovalRequest, patience_s: float = 15.0) -
     if not request.flow_run_id:
         return False
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.responses import SetStateStatus
     from prefect.exceptions import ObjectNotFound
-    from prefect.flow_runs import resume_flow_run
 
     try:
         run_id = UUID(request.flow_run_id)
@@ -252,11 +252,18 @@ def resume_run_when_paused(request: ApprovalRequest, patience_s: float = 15.0) -
                 return False
             if state is not None and state.is_paused():
                 suspended = bool(state.state_details.pause_reschedule)
+                # The sync client itself: prefect.flow_runs.resume_flow_run turns into an
+                # un-awaited coroutine when called from an event loop (the review service).
                 try:
-                    resume_flow_run(run_id, run_input={"request_id": request.id})
-                except Exception as exc:  # resumed by someone else, or timed out meanwhile
+                    answer = client.resume_flow_run(run_id, run_input={"request_id": request.id})
+                except Exception as exc:
+                    answer, why = None, exc
+                else:
+                    why = answer.details.reason if answer.status != SetStateStatus.ACCEPT \
+                        else None
+                if answer is None or why is not None:  # resumed by someone else, timed out
                     log.warning("could not resume flow run %s for approval %s: %s",
-                                run_id, request.id, exc)
+                                run_id, request.id, why)
                     return False
                 log.info("resumed %s flow run %s for approval %s (%s)",
                          "suspended" if suspended else "paused", run_id, request.id,

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from governance import access
 from governance.approvals import ApprovalRequest, QueueFilter
@@ -139,7 +140,9 @@ def router(governance: Governance, sessions: WebSessions) -> APIRouter:
 
     @routes.post("/login")
     async def login(request: Request) -> Response:
-        form = await form_of(request)
+        return await run_in_threadpool(sign_in, request, await form_of(request))
+
+    def sign_in(request: Request, form: dict[str, str]) -> Response:
         name = form.get("username", "").strip()
         target = _local(form.get("next", "/queue"))
         expected = request.cookies.get(LOGIN_COOKIE, "")
@@ -240,11 +243,13 @@ def router(governance: Governance, sessions: WebSessions) -> APIRouter:
 
     @routes.post("/queue/bulk-approve")
     async def bulk_approve(request: Request) -> Response:
+        return await run_in_threadpool(approve_many, request, (await request.form()).multi_items())
+
+    def approve_many(request: Request, form_items: list[tuple[str, Any]]) -> Response:
         found = page.user(request)
         if found is None:
             return page.login_redirect(request)
         user, session = found
-        form_items = (await request.form()).multi_items()
         form = {k: v for k, v in form_items if isinstance(v, str)}
         page.check_csrf(request, session, form, user.name)
         if not access.allowed(user, "vote"):
@@ -321,11 +326,16 @@ def router(governance: Governance, sessions: WebSessions) -> APIRouter:
                             else "text/plain; charset=utf-8")
 
     async def vote(request: Request, request_id: str, kind: str) -> Response:
+        # Votes wait on the ledger, on scrypt and on resuming the flow run: off the event loop.
+        return await run_in_threadpool(cast_vote, request, request_id, kind,
+                                       await form_of(request))
+
+    def cast_vote(request: Request, request_id: str, kind: str,
+                  form: dict[str, str]) -> Response:
         try:
             user, session, item = load(request, request_id)
         except _NeedLogin:
             return page.login_redirect(request)
-        form = await form_of(request)
         page.check_csrf(request, session, form, user.name)
         if not access.allowed(user, "vote"):
             page.refuse(request, 403, user.name, "role approver required")

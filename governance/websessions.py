@@ -20,6 +20,8 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from audit import ensure_tables
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -61,8 +63,7 @@ class WebSessions:
         self._idle = timedelta(seconds=idle_timeout_s)
         self._absolute = timedelta(seconds=absolute_timeout_s)
         self._clock = clock
-        SQLModel.metadata.create_all(
-            engine, tables=[WebSession.__table__, LoginFailure.__table__])
+        ensure_tables(engine, [WebSession.__table__, LoginFailure.__table__])
 
     def start(self, user: str, *, replacing: str | None = None) -> str:
         """A new session for `user` (just authenticated); ends `replacing`."""

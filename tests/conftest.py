@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,18 @@ from governance.settings import (
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect server (SQLite) for the module; this process's client talks to it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from demo.services import prefect_server
+
+    with prefect_server(tmp_path_factory.mktemp("prefect")) as api, \
+            temporary_settings(updates={PREFECT_API_URL: api}):
+        yield api
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ as JSON lines in the folder `notes` names, so the test can follow them from outs
 
 - `waiting_flow` opens a request with `Approvals.open` and calls the waiter itself (run it as
   `python -m tests.flows_for_waiting NOTES`: a local run, not a deployment, so it pauses);
-- `gated_flow` goes through the Gate with a real effect (deploy it: long waits suspend it).
+- `gated_flow` goes through the Gate with a real effect that notes the parameters it was given
+  (deploy it: long waits suspend it; `python -m tests.flows_for_waiting NOTES gated` runs it
+  locally, so it pauses). The requester is `PROCTOR_USER`.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ def note(notes: str, **fields: object) -> None:
         out.write(json.dumps({"pid": os.getpid(), "at": time.time(), **fields}) + "\n")
 
 
-def payment(run_id: str) -> Action:
+def payment(run_id: str, requested_by: str = "alice") -> Action:
     return Action(
         kind="acme.release_payment", target="acme-payables", actor="robot:acme-payables",
-        requested_by="alice", flow_run_id=run_id, idempotency_key="release:INV-7:48500.00",
+        requested_by=requested_by, flow_run_id=run_id, idempotency_key="release:INV-7:48500.00",
         params={"vendor": "Globex Corporation", "invoice_number": "INV-7", "amount": "48500.00",
                 "currency": "EUR"},
         context={"invoice_status": "entered"},
@@ -65,11 +67,12 @@ def waiting_flow(notes: str) -> str:
 
 @task(cache_policy=NO_CACHE)
 def release_payment(notes: str) -> str:
-    governance = build(Settings(), resume_runs=False)
-    action = payment(str(flow_run.get_id()))
+    settings = Settings()
+    governance = build(settings, resume_runs=False)
+    action = payment(str(flow_run.get_id()), settings.user)
 
     def effect(a: Action) -> dict:
-        note(notes, event="effect", action_id=a.id)
+        note(notes, event="effect", action_id=a.id, params=a.params)
         return {"released": a.params["invoice_number"]}
 
     outcome = governance.gate.submit(action, effect)
@@ -84,4 +87,4 @@ def gated_flow(notes: str) -> str:
 
 
 if __name__ == "__main__":
-    print(waiting_flow(sys.argv[1]))
+    print(gated_flow(sys.argv[1]) if sys.argv[2:] == ["gated"] else waiting_flow(sys.argv[1]))

@@ -29,7 +29,7 @@ def test_tag_characters_are_removed_and_their_hidden_message_revealed() -> None:
 
 def test_variation_selectors_and_bidi_controls_are_removed() -> None:
     result = normalize("Pay \u202eRUE 00.001\u202c to Acme\ufe0f GmbH\U000E0100 \u2066x\u2069")
-    assert result.text == "Pay RUE 00.001 to Acme GmbH x"
+    assert result.text == "Pay RUE 00.001 to Acme GmbH x"  # (removals leave no gap)
     kinds = {r.kind for r in result.removed}
     assert kinds == {"bidi-control", "variation-selector"}
 
@@ -40,8 +40,8 @@ def test_nfkc_folds_fullwidth_digits_ligatures_and_no_break_spaces() -> None:
     assert not result.changed  # nothing hidden, only folded
 
 
-def test_lines_are_kept_and_spaces_tidied() -> None:
-    assert normalize("a \t b\r\n\r\n\r\n\r\nc  \rd").text == "a b\n\nc\nd"
+def test_lines_and_columns_are_kept_and_blank_lines_tidied() -> None:
+    assert normalize("a \t b\r\n\r\n\r\n\r\nc  \rd").text == "a   b\n\nc\nd"
 
 
 def test_controls_are_removed_but_newlines_and_tabs_kept() -> None:

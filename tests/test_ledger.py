@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
-from audit import LedgerReader, LedgerWriteError, LedgerWriter, open_engine
+from audit import LedgerReader, LedgerWriteError, LedgerWriter, ensure_tables, open_engine
 from audit.store import create_append_only_role
 from tests.ledger_backends import Backend, backend  # noqa: F401 - fixture
 
@@ -173,3 +173,25 @@ def test_full_disk_refuses_the_append(tmp_path: Path) -> None:
         for i in range(500):
             writer.append("t", actor="robot:test", payload={"blob": "x" * 2000, "i": i})
     assert LedgerReader(engine).verify().ok
+
+
+def test_many_workers_starting_at_once_create_the_schema_once(backend: Backend) -> None:  # noqa: F811
+    """Workers start together on an empty database: every one opens the ledger (tables, guards,
+    the approvals and identity tables), none fails on another's DDL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from governance.approvals import ApprovalRequest, ApprovalVote
+    from governance.identity import ApiToken, Delegation, User
+
+    def start(_: int) -> int:
+        engine = open_engine(backend.url, busy_timeout_ms=30_000)
+        ensure_tables(engine, [User.__table__, ApiToken.__table__, Delegation.__table__,
+                               ApprovalRequest.__table__, ApprovalVote.__table__])
+        written = LedgerWriter(engine).append("worker.started", actor="worker").seq
+        engine.dispose()
+        return written
+
+    with ThreadPoolExecutor(8) as pool:
+        seqs = sorted(pool.map(start, range(8)))
+    assert seqs == list(range(1, 9))
+    assert LedgerReader(open_engine(backend.url)).verify().ok

@@ -8,7 +8,6 @@ import email
 import hashlib
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,12 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi.routing import APIRoute
 
 from governance import api, web
-from governance.app import create_app
+from governance.app import serving
 from governance.composition import Governance, build
 from governance.models import Action
 from governance.settings import ReviewSettings, Settings
@@ -34,18 +32,8 @@ ROLES = {"author": "alice", "approver": "bob", "auditor": "dora", "admin": "adam
 
 
 def serve(governance: Governance) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(governance), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with serving(governance) as url:
+        yield url
 
 
 def review_settings(settings: Settings, **review: Any) -> Settings:
@@ -394,7 +382,7 @@ def test_security_headers_everywhere(service) -> None:
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["x-frame-options"] == "DENY"
         assert headers["x-content-type-options"] == "nosniff"
-        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["referrer-policy"] == "same-origin"
         assert headers["cache-control"] == "no-store"
 
 

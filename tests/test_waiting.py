@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from uuid import UUID
 
 import pytest
 
-from demo.services import prefect_env, prefect_server
+from demo.services import prefect_env
 from governance.composition import Governance, build
 from governance.settings import ApprovalSettings, Settings
 from governance.waiting import resume_run_when_paused
@@ -30,15 +30,6 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.prefect
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with prefect_server(tmp_path_factory.mktemp("prefect")) as api:
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings(updates={PREFECT_API_URL: api}):
-            yield api
 
 
 @pytest.fixture
