@@ -97,13 +97,13 @@ class Extraction(BaseModel):
 class InvoiceExtractor:
     """Extracts `InvoiceFields` from invoice text; `embedder` labels unusual phrasings."""
 
-    def __init__(self, embedder: Embedder | None = None, *, embedding_weight: float = 0.3):
+    def __init__(self, embedder: Embedder | None = None, *, embedding_weight: float = 0.4):
         self.embedder = embedder
         self.embedding_weight = embedding_weight
         self._prototypes: dict[str, np.ndarray] = {}
         if embedder is not None:
-            vectors = embedder.encode(list(PROTOTYPES.values()))
-            self._prototypes = dict(zip(PROTOTYPES, vectors, strict=True))
+            self._prototypes = {label: embedder.encode(phrases)
+                                for label, phrases in PROTOTYPES.items()}
 
     def extract(self, text: str) -> Extraction:
         """The invoice fields of `text`, each with a confidence."""
@@ -154,8 +154,9 @@ class InvoiceExtractor:
         vectors = self.embedder.encode([windows[id(m)].text() for m in values])
         for m, vector in zip(values, vectors, strict=True):
             labels = list(scores[id(m)])
-            sims = np.array([float(vector @ self._prototypes[label]) for label in labels])
-            probs = np.exp((sims - sims.max()) / 0.05)
+            sims = np.array([float((self._prototypes[label] @ vector).max())
+                             for label in labels])
+            probs = np.exp((sims - sims.max()) / 0.03)
             probs /= probs.sum()
             for label, p in zip(labels, probs, strict=True):
                 scores[id(m)][label] += self.embedding_weight * float(p)
@@ -216,7 +217,7 @@ def _amounts(doc: _Doc, scores: dict[int, dict[str, float]],
                  - 0.5 * scores[id(net)]["item"] - 0.5 * scores[id(total)]["item"])
         if best is None or score > best[0]:
             best = (score, (net, tax, total))
-    if best is not None and best[0] >= 0.9:
+    if best is not None and best[0] >= 0.6:
         checks.append("net + tax = total")
         return {name: FieldValue(value=f"{m.value:.2f}", evidence=doc.evidence(m),
                                  confidence=_clip(0.6 + 0.35 * min(1.0, scores[id(m)][name])))

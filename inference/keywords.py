@@ -1,8 +1,9 @@
 """What the words around a value say it is, in English, German and French.
 
 Lower case; matched on a case-folded context. The longest keyword closest to a value wins, so
-"Total HT" (net) beats "Total" (total). `PROTOTYPES` describe each label in words for the
-embedding model, which labels values whose neighbours are phrased in a way not listed here.
+"Total HT" (net) beats "Total" (total). `PROTOTYPES` are short phrases for each label; the
+embedding model compares a value's context with them, which labels values whose neighbours are
+phrased in a way not listed here.
 """
 
 from __future__ import annotations
@@ -55,11 +56,17 @@ INJECTION_MARKERS = ["ignore", "instruction", "override", "assistant", " ai ", "
                      "ignoriere", " ki", "ki:", "without review", "ohne prüfung",
                      "sans vérification", "approve and pay", "policy"]
 PROTOTYPES = {
-    "net": "net amount before tax, subtotal; Nettobetrag, Zwischensumme; montant hors taxes",
-    "tax": "VAT tax amount; Mehrwertsteuer, Umsatzsteuer; montant de la TVA",
-    "total": "total amount due including tax; Gesamtbetrag brutto, zu zahlen; total TTC",
-    "item": "line item: quantity and unit price of a product; Menge Einzelpreis; quantité",
-    "issue_date": "the invoice was issued on this date; Rechnungsdatum; date de facture",
-    "due_date": "payment is due by this date; fällig, zahlbar bis; échéance, à payer avant",
-    "other_date": "delivery or order date, period of service; Lieferdatum; date de livraison",
+    "net": ["net amount", "subtotal", "amount before tax", "amount excluding tax",
+            "net value of goods and services", "Nettobetrag", "montant hors taxes"],
+    "tax": ["tax amount", "value added tax", "sales tax", "duty charged", "Mehrwertsteuer",
+            "montant de la TVA"],
+    "total": ["total amount due", "amount to pay", "grand total", "balance owed",
+              "Gesamtbetrag zu zahlen", "total TTC à payer"],
+    "item": ["quantity and unit price of a product", "line item description", "price per unit"],
+    "issue_date": ["invoice date", "date of issue", "issued on", "Rechnungsdatum",
+                   "date de facture"],
+    "due_date": ["payment due date", "pay by this date", "deadline for payment", "fällig bis",
+                 "date d'échéance"],
+    "other_date": ["delivery date", "order date", "service period", "Lieferdatum",
+                   "date de livraison"],
 }
