@@ -233,8 +233,9 @@ def router(governance: Governance, sessions: WebSessions) -> APIRouter:
                     if result.next_cursor else None)
         groups = sorted(identity.visible_groups(user.name)) if not access.reads_everything(user) \
             else sorted({r.approver_group for r in result.items} | ({group} if group else set()))
-        rows = [{"r": r, "summary": summary(r),
-                 "may_vote": access.allowed(user, "vote") and approvals.may_vote(r, user.name)
+        why_not = approvals.may_vote_on(result.items, user.name) \
+            if access.allowed(user, "vote") else {}
+        rows = [{"r": r, "summary": summary(r), "may_vote": r.id in why_not and why_not[r.id]
                  is None} for r in result.items]
         return page.render(request, "queue.html", user=user, session=session, rows=rows,
                            total=result.total, filters=filters, next_url=next_url,
