@@ -89,3 +89,35 @@ def test_revision_changes_with_the_weights(tmp_path: Path) -> None:
         handle.seek(-1, 2)
         handle.write(bytes([last[0] ^ 1]))
     assert weights_revision(copy) != before
+
+
+def test_the_public_surface_is_pinned() -> None:
+    import inference
+
+    assert sorted(inference.__all__) == sorted(set(inference.__all__))
+    assert all(hasattr(inference, name) for name in inference.__all__)
+    assert {"InvoiceExtractor", "DocumentClassifier", "GenerativeExtractor", "VectorIndex",
+            "EmbeddedIndex", "WeaviateIndex", "ModelRegistry", "normalize"} <= set(
+                inference.__all__)
+
+
+def test_inference_imports_no_other_layer() -> None:
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "inference"
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert name.split(".")[0] not in {"governance", "audit", "robots", "flows"}, (
+                    f"{path.name} imports {name}")
+
+
+def test_settings_read_weaviate_url_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inference.settings import InferenceSettings
+
+    monkeypatch.setenv("WEAVIATE_URL", "http://weaviate:8080")
+    monkeypatch.setenv("PROCTOR_INFERENCE_QUANTIZATION", "none")
+    settings = InferenceSettings()
+    assert settings.weaviate_url == "http://weaviate:8080" and settings.quantization == "none"
