@@ -1,13 +1,30 @@
-"""Chromium for robots: one browser per worker, one fresh context per business transaction."""
+"""Chromium for robots: one browser per worker, one fresh context per business transaction.
+
+`BrowserPool` is the toolkit's way in (reused browser, traced transactions, retries);
+`launch` and `transaction_context` are the plain building blocks it shares with older robots.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import atexit
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar
 
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
+from governance.errors import ApplicationError, BusinessRuleError
 from governance.settings import BrowserSettings
+from robots.transaction import Transaction
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Without these, Chromium phones home at start and on a closed network waits on each call.
 CHROMIUM_ARGS = (
@@ -27,18 +44,8 @@ class BrowserUnavailable(RuntimeError):
 @contextmanager
 def launch(settings: BrowserSettings) -> Iterator[Browser]:
     """Start Chromium (Debian's by default) and close it on exit."""
-    executable = settings.executable
-    if executable is not None and not executable.exists():
-        raise BrowserUnavailable(
-            f"Chromium not found at {executable}: install it (apt-get install -y chromium) "
-            "or set PROCTOR_BROWSER_EXECUTABLE"
-        )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(executable) if executable else None,
-            headless=settings.headless,
-            args=list(CHROMIUM_ARGS),
-        )
+        browser = _start(playwright, settings)
         try:
             yield browser
         finally:
@@ -54,3 +61,174 @@ def transaction_context(browser: Browser, timeout_ms: float) -> Iterator[Browser
         yield context
     finally:
         context.close()
+
+
+class BrowserPool:
+    """One Chromium per worker, started on first use and reused; a fresh context per business
+    transaction, traced when `trace_dir` is set (traces are kept only for failed ones).
+
+        pool = BrowserPool(settings.browser, trace_dir=Path(".proctor/traces"))
+        with pool.transaction("enter invoice 4711") as txn:
+            txn.goto(url)
+        result = pool.run("enter invoice 4711", lambda txn: robot.enter(txn, row))  # retried
+        pool.close()
+
+    Playwright's sync objects belong to the thread that made them: use a pool from the thread
+    that started it (`worker_pool()` gives each process its own).
+    """
+
+    def __init__(self, settings: BrowserSettings, *, trace_dir: Path | None = None,
+                 context_options: Mapping[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.trace_dir = Path(trace_dir) if trace_dir is not None else None
+        self._context_options = dict(context_options or {})
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._owner: tuple[int, int] | None = None
+        self.launches = 0
+
+    def browser(self) -> Browser:
+        """The worker's Chromium, started now if needed (again if it crashed)."""
+        self._check_owner()
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        self._shutdown()
+        if self._playwright is None:
+            self._playwright = sync_playwright().start()
+            self._owner = (os.getpid(), threading.get_ident())
+        self._browser = _start(self._playwright, self.settings)
+        self.launches += 1
+        return self._browser
+
+    @contextmanager
+    def transaction(self, name: str) -> Iterator[Transaction]:
+        """A fresh context and page for one business transaction.
+
+        A Playwright error escaping the block becomes an `ApplicationError` (retry with a fresh
+        context); the trace of a failed transaction is kept under `trace_dir` and named in the
+        error's notes and in `Transaction.trace_paths`.
+        """
+        context = self.browser().new_context(**self._context_options)
+        context.set_default_timeout(self.settings.timeout_ms)
+        try:
+            txn = Transaction.open(name, context, trace_dir=self.trace_dir,
+                                   timeout_ms=self.settings.timeout_ms)
+        except PlaywrightError as exc:
+            with suppress(PlaywrightError):
+                context.close()
+            raise ApplicationError(f"transaction {name!r} could not open a page: "
+                                   f"{_first_line(exc)}") from exc
+        try:
+            yield txn
+        except PlaywrightError as exc:
+            txn.mark_failed(_first_line(exc))
+            self._end(txn, context)
+            error = ApplicationError(f"transaction {name!r}: {_first_line(exc)}")
+            _note_traces(error, txn)
+            raise error from exc
+        except BaseException as exc:
+            txn.mark_failed(f"{type(exc).__name__}: {exc}")
+            self._end(txn, context)
+            _note_traces(exc, txn)
+            raise
+        else:
+            self._end(txn, context)
+
+    def run(self, name: str, work: Callable[[Transaction], T], *, attempts: int = 3,
+            backoff_s: float = 1.0, max_backoff_s: float = 30.0) -> T:
+        """`work(txn)` in a fresh transaction; retried after an `ApplicationError` (timeout,
+        crash, 5xx) with exponential backoff, each time in a new context; a
+        `BusinessRuleError` (the app said no) is raised at once."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction(f"{name} (attempt {attempt})") as txn:
+                    return work(txn)
+            except BusinessRuleError:
+                raise
+            except ApplicationError as exc:
+                if attempt == attempts:
+                    raise
+                delay = min(max_backoff_s, backoff_s * 2 ** (attempt - 1))
+                log.warning("%s: attempt %d failed (%s); retrying in %.1fs with a fresh "
+                            "context", name, attempt, str(exc).splitlines()[0], delay)
+                time.sleep(delay)  # backoff between attempts, not a wait on a page
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Close Chromium and Playwright (a later transaction starts them again)."""
+        if self._owner is not None and self._owner != (os.getpid(), threading.get_ident()):
+            return  # a forked child or another thread: the owner closes them
+        self._shutdown()
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
+            self._owner = None
+
+    def __enter__(self) -> BrowserPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _end(self, txn: Transaction, context: BrowserContext) -> None:
+        txn._finish()
+        with suppress(PlaywrightError):  # the browser is gone; the next transaction relaunches
+            context.close()
+
+    def _shutdown(self) -> None:
+        if self._browser is not None:
+            with suppress(PlaywrightError):
+                self._browser.close()
+            self._browser = None
+
+    def _check_owner(self) -> None:
+        if self._owner is None:
+            return
+        pid, thread = self._owner
+        if pid != os.getpid():
+            # A forked worker: the parent's driver is not ours to use. Start our own.
+            self._playwright, self._browser, self._owner = None, None, None
+        elif thread != threading.get_ident():
+            raise RuntimeError("this BrowserPool belongs to another thread (Playwright's sync "
+                               "API is bound to the thread that started it): make one pool per "
+                               "thread, e.g. with worker_pool() in each worker")
+
+
+_WORKER_POOLS: dict[tuple[int, int], BrowserPool] = {}
+
+
+def worker_pool(settings: BrowserSettings | None = None, *,
+                trace_dir: Path | None = None) -> BrowserPool:
+    """This worker's (process and thread) pool, made on first call and closed at exit."""
+    key = (os.getpid(), threading.get_ident())
+    pool = _WORKER_POOLS.get(key)
+    if pool is None:
+        pool = BrowserPool(settings or BrowserSettings(), trace_dir=trace_dir)
+        _WORKER_POOLS[key] = pool
+        atexit.register(pool.close)
+    return pool
+
+
+def _start(playwright: Playwright, settings: BrowserSettings) -> Browser:
+    executable = settings.executable
+    if executable is not None and not executable.exists():
+        raise BrowserUnavailable(
+            f"Chromium not found at {executable}: install it (apt-get install -y chromium) "
+            "or set PROCTOR_BROWSER_EXECUTABLE"
+        )
+    try:
+        return playwright.chromium.launch(
+            executable_path=str(executable) if executable else None,
+            headless=settings.headless, args=list(CHROMIUM_ARGS))
+    except PlaywrightError as exc:
+        raise BrowserUnavailable(f"Chromium did not start: {_first_line(exc)}") from exc
+
+
+def _note_traces(exc: BaseException, txn: Transaction) -> None:
+    for path in txn.trace_paths:
+        exc.add_note(f"Playwright trace of the failed transaction: {path} "
+                     f"(open with: playwright show-trace {path})")
+
+
+def _first_line(exc: PlaywrightError) -> str:
+    return (exc.message or str(exc)).splitlines()[0]

@@ -1,0 +1,382 @@
+"""Forms described by meaning, not by ids.
+
+An engineer says which values go into which fields, naming each field the way a clerk would (its
+label, or the other names it goes by on other versions of the app). The toolkit finds every field
+first, by label, ARIA name, placeholder or nearby text, and fills nothing unless each name points
+at exactly one field on the page:
+
+    form = find_form(page, {
+        "Username": "clerk",
+        Field("Year", "Released Date"): 1999,          # the names the field goes by
+        Field(kind="date"): date(2016, 10, 3),         # the only date field on the form
+        "Password": secrets.get("acme/password"),      # a SecretStr: filled outside any trace
+    }, guard=transaction)
+    form.fill()
+    click(page, "Log in", "Sign in")
+
+Refusals are `FormError`s (an `ApplicationError`: the page is not the form the robot knows, so a
+later attempt on a fresh page may succeed, and an engineer should look if it keeps happening):
+
+    FormError
+    ├── FieldNotFound    a name matches no field (or a button no element) on the page
+    ├── AmbiguousField   a name matches more than one field or button
+    └── ValueNotOffered  a select has no option with that label or value
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Literal, Protocol
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from pydantic import SecretStr
+
+from governance.errors import ApplicationError
+from robots._locate import ALL_PRESENT_JS, LOCATE_JS
+
+log = logging.getLogger(__name__)
+
+FieldKind = Literal["text", "password", "textarea", "number", "select", "checkbox", "radio",
+                    "date", "time", "datetime", "month", "week", "range", "color", "combobox"]
+FieldValue = str | int | float | bool | date | time | datetime | SecretStr
+DEFAULT_TIMEOUT_MS = 5_000
+
+
+class FormError(ApplicationError):
+    """The page does not hold the form the robot was told about; nothing was filled."""
+
+    def __init__(self, message: str, *, url: str, labels: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.url = url
+        self.labels = tuple(labels)
+
+
+class FieldNotFound(FormError):
+    """A field or button name matched nothing on the page."""
+
+
+class AmbiguousField(FormError):
+    """A field or button name matched more than one element; the robot will not guess."""
+
+
+class ValueNotOffered(FormError):
+    """A select field offers no option with the wanted label or value."""
+
+
+class SecretGuard(Protocol):
+    """Keeps secrets out of recordings while they are typed (a `Transaction` is one)."""
+
+    def holding_secrets(self, values: Sequence[str]) -> AbstractContextManager[None]:
+        """Stop recording before the block runs; recording resumes only once the page no
+        longer holds any of `values`."""
+        ...
+
+
+@dataclass(frozen=True, init=False)
+class Field:
+    """One field, by the names a person reads next to it and/or the kind of control it is.
+
+    `Field("Year", "Released Date")` matches a field labelled either way; `Field(kind="date")`
+    is the only date field of the form; `Field("Notes", kind="textarea")` narrows a name.
+    Names compare without case, surrounding spaces, or a trailing ':' or '*'.
+    """
+
+    label: str | None
+    aliases: tuple[str, ...]
+    kind: FieldKind | None
+
+    def __init__(self, label: str | None = None, *aliases: str,
+                 kind: FieldKind | None = None) -> None:
+        if label is None and kind is None:
+            raise ValueError("a Field needs a label or a kind (e.g. Field(kind='date'))")
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "aliases", tuple(aliases))
+        object.__setattr__(self, "kind", kind)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.label, *self.aliases) if n)
+
+    def describe(self) -> str:
+        if not self.names:
+            return f"the {self.kind} field"
+        shown = " or ".join(repr(n) for n in self.names)
+        return f"{shown} ({self.kind})" if self.kind else shown
+
+
+@dataclass(frozen=True)
+class ResolvedField:
+    """A field found on the page: its description, kind, a locator for it, and the value."""
+
+    field: Field
+    kind: str
+    locator: Locator
+    value: FieldValue
+    options: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def secret(self) -> bool:
+        return isinstance(self.value, SecretStr)
+
+
+def normalize(name: str) -> str:
+    """How names compare: case, spacing and a trailing ':' or '*' do not matter."""
+    return " ".join(name.split()).strip().rstrip(":* ").lstrip("* ").strip().lower()
+
+
+def _spec(field: Field) -> dict[str, Any]:
+    return {"names": [normalize(n) for n in field.names], "kind": field.kind}
+
+
+def _as_field(key: Field | str) -> Field:
+    return key if isinstance(key, Field) else Field(key)
+
+
+class Form:
+    """Every field of one form, found and checked before any is touched.
+
+    Made by `find_form`; `fill()` puts the values in (secrets last, outside recordings),
+    `locator(name)` gives a field for masking or reading, `facts()` describes the form for the
+    policy without any value.
+    """
+
+    def __init__(self, page: Page, fields: Sequence[ResolvedField],
+                 guard: SecretGuard | None) -> None:
+        self.page = page
+        self.url = page.url
+        self.fields = tuple(fields)
+        self._guard = guard
+
+    def __iter__(self) -> Iterator[ResolvedField]:
+        return iter(self.fields)
+
+    def locator(self, name: str) -> Locator:
+        """The locator of the field described by `name` (its label, an alias, or its kind)."""
+        wanted = normalize(name)
+        for f in self.fields:
+            if wanted in {normalize(n) for n in f.field.names} or wanted == f.field.kind:
+                return f.locator
+        raise KeyError(f"no field {name!r} in this form: {[f.field.describe() for f in self]}")
+
+    @property
+    def secret_locators(self) -> list[Locator]:
+        """Fields holding secrets: mask them in screenshots."""
+        return [f.locator for f in self.fields if f.secret]
+
+    def facts(self) -> dict[str, Any]:
+        """What the policy may know about the form: where it is and which fields it has."""
+        return {"page_url": self.url, "form_resolved": True,
+                "fields": {f.field.describe(): f.kind for f in self.fields}}
+
+    def fill(self, *, verify: bool = True) -> None:
+        """Fill every field: plain ones first, then secrets inside the guard's window.
+
+        With `verify`, each text-like field is read back, so a widget or popup that swallowed
+        keystrokes is an error rather than a wrong submission.
+        """
+        plain = [f for f in self.fields if not f.secret]
+        secret = [f for f in self.fields if f.secret]
+        for f in plain:
+            _fill_one(f, verify)
+        if not secret:
+            return
+        values = [str(f.value.get_secret_value()) for f in secret]  # type: ignore[union-attr]
+        window = self._guard.holding_secrets(values) if self._guard else nullcontext()
+        with window:
+            for f in secret:
+                _fill_one(f, verify)
+
+
+_TYPED = {"text", "password", "textarea", "number", "combobox"}
+
+
+def _fill_one(f: ResolvedField, verify: bool) -> None:
+    value = f.value
+    shown = "secret" if f.secret else f.kind
+    log.debug("filling %s field %s", shown, f.field.describe())
+    try:
+        if f.kind in ("checkbox", "radio"):
+            _check(f)
+        elif f.kind == "select":
+            _select(f)
+        else:
+            text = _text(value)
+            f.locator.fill(text)
+            if verify and f.kind in _TYPED and f.locator.input_value() != text:
+                raise ApplicationError(
+                    f"field {f.field.describe()} on {f.locator.page.url} did not keep the value "
+                    "typed into it (a widget or popup interfered); the form was not submitted")
+    except PlaywrightTimeout as exc:
+        raise ApplicationError(
+            f"field {f.field.describe()} on {f.locator.page.url} could not be filled in time "
+            f"(disabled, covered or read-only?): {_first_line(exc)}") from None
+    except PlaywrightError as exc:
+        raise ApplicationError(
+            f"filling field {f.field.describe()} on {f.locator.page.url} failed: "
+            f"{_first_line(exc)}") from None
+
+
+def _first_line(exc: PlaywrightError) -> str:
+    # Playwright's messages end in a call log that may quote typed values: keep only line one.
+    return (exc.message or str(exc)).splitlines()[0]
+
+
+def _check(f: ResolvedField) -> None:
+    if not isinstance(f.value, bool):
+        raise TypeError(f"{f.kind} field {f.field.describe()} takes True or False, "
+                        f"not {type(f.value).__name__}")
+    if f.kind == "radio" and not f.value:
+        raise TypeError(f"radio {f.field.describe()} cannot be unchecked: check another option")
+    f.locator.set_checked(f.value)
+
+
+def _select(f: ResolvedField) -> None:
+    wanted = _text(f.value)
+    options = f.options or ()
+    if any(label == wanted for label, _ in options):
+        f.locator.select_option(label=wanted)
+    else:
+        f.locator.select_option(value=wanted)
+
+
+def _text(value: FieldValue) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        raise TypeError("True/False only fit checkboxes and radios")
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
+              within: str | None = None, guard: SecretGuard | None = None,
+              timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Form:
+    """Find every field named in `values` on `page` (inside the CSS scope `within`).
+
+    Waits (on the page's state, up to `timeout_ms`) until every name matches something, then
+    refuses with `FieldNotFound` or `AmbiguousField` unless each matches exactly one field, and
+    with `ValueNotOffered` if a select lacks a wanted option. Nothing is filled or clicked
+    here. Secret values (`SecretStr`) need a `guard` (pass the transaction) so they stay out of
+    traces.
+    """
+    pairs = [(_as_field(k), v) for k, v in values.items()]
+    if guard is None and any(isinstance(v, SecretStr) for _, v in pairs):
+        raise ValueError("a form with secret values needs guard=<the Transaction>, which keeps "
+                         "them out of traces; use Transaction.form(...)")
+    token = uuid.uuid4().hex[:12]
+    arg = {"specs": [_spec(f) for f, _ in pairs], "buttons": [], "within": within,
+           "token": token, "mark": True}
+    found = _locate(page, arg, timeout_ms)
+    _refuse_unless_unique(page, [f for f, _ in pairs], found["fields"], within)
+    resolved = []
+    for i, ((field, value), info) in enumerate(zip(pairs, found["fields"], strict=True)):
+        options = tuple(tuple(o) for o in info["options"]) if info["options"] is not None else None
+        resolved.append(ResolvedField(field, info["kinds"][0],
+                                      page.locator(f'[data-proctor-field="{token}:{i}"]'),
+                                      value, options))  # type: ignore[arg-type]
+    _check_options(page, resolved)
+    log.debug("form on %s: %s", page.url, [f.field.describe() for f in resolved])
+    return Form(page, resolved, guard)
+
+
+def find_button(page: Page, *names: str, within: str | None = None,
+                timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Locator:
+    """The one button (or link, or clickable text) called by any of `names`.
+
+    Buttons and links are matched by their accessible name; only when none matches, visible
+    text that looks clickable (a pointer cursor) is. Refuses like `find_form`.
+    """
+    if not names:
+        raise ValueError("find_button needs at least one name")
+    token = uuid.uuid4().hex[:12]
+    arg = {"specs": [], "buttons": [{"names": [normalize(n) for n in names]}],
+           "within": within, "token": token, "mark": True}
+    found = _locate(page, arg, timeout_ms)
+    count = found["buttons"][0]["count"]
+    shown = " or ".join(repr(n) for n in names)
+    if count == 0:
+        raise FieldNotFound(f"no button or link {shown} on {page.url}{_scope(within)}: the page "
+                            "is not the one the robot knows", url=page.url, labels=names)
+    if count > 1:
+        raise AmbiguousField(f"{count} buttons or links {shown} on {page.url}{_scope(within)}: "
+                             "the robot will not guess which", url=page.url, labels=names)
+    return page.locator(f'[data-proctor-field="{token}:b0"]')
+
+
+def click(page: Page, *names: str, within: str | None = None,
+          timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Click the one button called by any of `names` (see `find_button`)."""
+    button = find_button(page, *names, within=within, timeout_ms=timeout_ms)
+    try:
+        button.click()
+    except PlaywrightError as exc:
+        raise ApplicationError(f"clicking {names[0]!r} on {page.url} failed: "
+                               f"{_first_line(exc)}") from None
+
+
+def _locate(page: Page, arg: dict[str, Any], timeout_ms: float) -> dict[str, Any]:
+    probe = {**arg, "mark": False}
+    try:
+        page.wait_for_function(ALL_PRESENT_JS, arg=probe, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pass  # report precisely what is missing below
+    except PlaywrightError as exc:
+        raise ApplicationError(f"could not read the page {page.url}: {_first_line(exc)}") from None
+    try:
+        found: dict[str, Any] = page.evaluate(LOCATE_JS, arg)
+    except PlaywrightError as exc:
+        raise ApplicationError(f"could not read the page {page.url}: {_first_line(exc)}") from None
+    if not found["scope"]:
+        raise FieldNotFound(f"no element {arg['within']!r} on {page.url} to look for the form in",
+                            url=page.url)
+    return found
+
+
+def _scope(within: str | None) -> str:
+    return f" (inside {within})" if within else ""
+
+
+def _refuse_unless_unique(page: Page, fields: Sequence[Field], found: Sequence[dict[str, Any]],
+                          within: str | None) -> None:
+    missing = [f for f, info in zip(fields, found, strict=True) if info["count"] == 0]
+    if missing:
+        shown = ", ".join(f.describe() for f in missing)
+        raise FieldNotFound(
+            f"no field {shown} on {page.url}{_scope(within)}: the page is not the form the "
+            "robot knows, so nothing was filled. If the app renamed the field, add its new label "
+            "as another name: Field('Old', 'New')",
+            url=page.url, labels=[f.describe() for f in missing])
+    many = [(f, info) for f, info in zip(fields, found, strict=True) if info["count"] > 1]
+    if many:
+        shown = "; ".join(f"{f.describe()} matches {info['count']} fields "
+                          f"({', '.join(info['kinds'])})" for f, info in many)
+        raise AmbiguousField(
+            f"{shown} on {page.url}{_scope(within)}: the robot will not guess, so nothing was "
+            "filled. Name the field more precisely (another label, kind=..., or within=...)",
+            url=page.url, labels=[f.describe() for f, _ in many])
+
+
+def _check_options(page: Page, fields: Sequence[ResolvedField]) -> None:
+    for f in fields:
+        if f.kind != "select" or f.options is None:
+            continue
+        wanted = _text(f.value)
+        if not any(wanted in (label, value) for label, value in f.options):
+            offered = ", ".join(repr(label) for label, _ in f.options[:12])
+            shown = "(a secret value)" if f.secret else repr(wanted)
+            raise ValueNotOffered(
+                f"select {f.field.describe()} on {page.url} offers no option {shown} "
+                f"(it offers {offered}); nothing was filled", url=page.url,
+                labels=[f.field.describe()])

@@ -1,0 +1,195 @@
+"""One business transaction in the browser: a fresh context and page, a Playwright trace kept
+only if the transaction fails, and a window that keeps secrets out of every recording.
+
+    with pool.transaction("enter invoice 4711") as txn:       # see robots.browser.BrowserPool
+        txn.goto(url + "/login")
+        txn.form({"Username": "clerk", "Password": secrets.get("acme/password")}).fill()
+        txn.click("Log in")
+        outcome = txn.submit(gate, action, perform=lambda a: ...)
+
+Playwright traces record every typed value and every input's value in their DOM snapshots, and
+Playwright does not redact them. So tracing is stopped (its part saved) before a secret is typed,
+and started again only once no page of the context holds the secret any more (not in an input,
+the HTML, or the URL); a transaction whose secret never leaves the page is not traced after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from playwright.sync_api import BrowserContext, Locator, Page, Response
+from playwright.sync_api import Error as PlaywrightError
+
+from governance.errors import ApplicationError
+from governance.models import Action, Outcome
+from robots.forms import DEFAULT_TIMEOUT_MS, FieldValue, Form, find_form
+from robots.forms import click as click_button
+
+log = logging.getLogger(__name__)
+
+# Does any input, the HTML or the URL of this frame hold one of the given strings?
+_HOLDS_JS = """(secrets) => {
+  const values = Array.from(document.querySelectorAll('input, textarea, select'))
+    .map((e) => e.value || '');
+  const hay = [location.href, document.documentElement.outerHTML, ...values];
+  return secrets.some((s) => hay.some((h) => h.includes(s)));
+}"""
+
+
+class Submitter(Protocol):
+    """What a robot hands its side effects to: the Gate (`governance.gate.Gate`)."""
+
+    def submit(self, action: Action, perform: Any, reconcile: Any = None,
+               preview: Any = None) -> Outcome: ...
+
+
+class Transaction:
+    """A business transaction's browser state. Made by `BrowserPool.transaction`; use `page`
+    freely for reading, `form`/`click`/`goto` for the toolkit's checked steps, and `submit` to
+    send a side effect through the Gate."""
+
+    def __init__(self, name: str, context: BrowserContext, page: Page, *,
+                 trace_dir: Path | None, timeout_ms: float) -> None:
+        self.name = name
+        self.context = context
+        self.page = page
+        self.timeout_ms = timeout_ms
+        self.failed = False
+        self.failure: str | None = None
+        self.trace_paths: list[Path] = []
+        self._trace_dir = trace_dir
+        self._parts: list[Path] = []
+        self._tracing = False
+        self._held: set[str] = set()
+        self._stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{_slug(name)}"
+
+    @classmethod
+    def open(cls, name: str, context: BrowserContext, *, trace_dir: Path | None,
+             timeout_ms: float) -> Transaction:
+        """Start tracing `context` (when `trace_dir` is set), then open its page."""
+        if trace_dir is not None:
+            context.tracing.start(screenshots=True, snapshots=True, title=name)
+        txn = cls(name, context, context.new_page(), trace_dir=trace_dir, timeout_ms=timeout_ms)
+        txn._tracing = trace_dir is not None
+        return txn
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def goto(self, url: str, *, wait_until: str = "load") -> Response | None:
+        """Open `url`; an unreachable app or a 5xx answer is an `ApplicationError`."""
+        try:
+            response = self.page.goto(url, wait_until=wait_until)  # type: ignore[arg-type]
+        except PlaywrightError as exc:
+            raise ApplicationError(f"{url} did not load: {_first_line(exc)}") from None
+        if response is not None and response.status >= 500:
+            raise ApplicationError(f"{url} answered {response.status}: the app failed, retry")
+        self.resume_tracing()
+        return response
+
+    def form(self, values: Mapping[Any, FieldValue], *, within: str | None = None,
+             timeout_ms: float | None = None) -> Form:
+        """Find a form by meaning on this transaction's page (see `robots.forms.find_form`)."""
+        self.resume_tracing()
+        return find_form(self.page, values, within=within, guard=self,
+                         timeout_ms=timeout_ms or min(self.timeout_ms, DEFAULT_TIMEOUT_MS))
+
+    def click(self, *names: str, within: str | None = None,
+              timeout_ms: float | None = None) -> None:
+        """Click the one button called by any of `names` (see `robots.forms.find_button`)."""
+        click_button(self.page, *names, within=within,
+                     timeout_ms=timeout_ms or min(self.timeout_ms, DEFAULT_TIMEOUT_MS))
+        self.resume_tracing()
+
+    def submit(self, gate: Submitter, action: Action, perform: Any, *, reconcile: Any = None,
+               preview: Any = None) -> Outcome:
+        """`gate.submit(...)`, noting a failed outcome so the trace is kept."""
+        outcome = gate.submit(action, perform, reconcile=reconcile, preview=preview)
+        if outcome.status == "failed":
+            self.mark_failed(outcome.message)
+        return outcome
+
+    def mark_failed(self, reason: str) -> None:
+        """Keep this transaction's trace: it went wrong even though nothing was raised."""
+        self.failed = True
+        self.failure = self.failure or reason
+
+    def mask(self) -> list[Locator]:
+        """Locators for every password field: pass to screenshots as `mask=`."""
+        return [self.page.locator("input[type=password]")]
+
+    # --- secrets and tracing ------------------------------------------------------------------
+
+    @contextmanager
+    def holding_secrets(self, values: Sequence[str]) -> Iterator[None]:
+        """Stop tracing (keeping what was recorded) before secrets are typed in the block."""
+        self._held.update(v for v in values if v)
+        if self._tracing:
+            self._stop_part(keep=True)
+        yield
+
+    def resume_tracing(self) -> bool:
+        """Trace again if tracing was stopped for secrets and no page holds them any more."""
+        if not self._held or self._trace_dir is None:
+            return self._tracing
+        secrets = sorted(self._held)
+        for page in self.context.pages:
+            for frame in page.frames:
+                try:
+                    if frame.evaluate(_HOLDS_JS, secrets):
+                        return False
+                except PlaywrightError:
+                    return False  # a frame we cannot read might hold one: stay dark
+        self._held.clear()
+        self._start()
+        return True
+
+    def _start(self) -> None:
+        if self._trace_dir is None:
+            return
+        self.context.tracing.start(screenshots=True, snapshots=True, title=self.name)
+        self._tracing = True
+
+    def _stop_part(self, *, keep: bool) -> None:
+        self._tracing = False
+        if keep and self._trace_dir is not None:
+            path = self._trace_dir / "parts" / f"{self._stamp}-{len(self._parts) + 1}.zip"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.context.tracing.stop(path=path)
+            self._parts.append(path)
+        else:
+            self.context.tracing.stop()
+
+    def _finish(self) -> None:
+        """End tracing; keep the trace parts only if the transaction failed."""
+        try:
+            if self._tracing:
+                self._stop_part(keep=self.failed)
+        except PlaywrightError as exc:
+            log.warning("trace of %r could not be saved: %s", self.name, _first_line(exc))
+        if self.failed:
+            assert self._trace_dir is not None or not self._parts
+            for part in self._parts:
+                kept = self._trace_dir / part.name  # type: ignore[operator]
+                shutil.move(part, kept)
+                self.trace_paths.append(kept)
+            if self.trace_paths:
+                log.info("transaction %r failed (%s); trace kept: %s", self.name, self.failure,
+                         ", ".join(str(p) for p in self.trace_paths))
+        else:
+            for part in self._parts:
+                part.unlink(missing_ok=True)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "transaction"
+
+
+def _first_line(exc: PlaywrightError) -> str:
+    return (exc.message or str(exc)).splitlines()[0]
