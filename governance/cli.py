@@ -34,7 +34,8 @@ users_app = typer.Typer(help="Local users, their roles and API tokens.", no_args
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(users_app, name="users")
 
-FLOWS = {"invoice-entry": "flows/invoice_entry.py:invoice_entry"}
+FLOWS = {"invoice-entry": "flows/invoice_entry.py:invoice_entry",
+         "document-inbox": "flows/document_inbox.py:document_inbox"}
 
 AsUser = Annotated[
     Optional[str], typer.Option("--as", help="your identity (default: PROCTOR_USER)")
@@ -379,18 +380,25 @@ def _request_view(request: Any) -> dict[str, Any]:
 @app.command("run")
 def run(
     flow_name: Annotated[str, typer.Argument(help=f"one of: {', '.join(FLOWS)}")],
-    workbook: Annotated[Path, typer.Option(help="the invoices workbook (.xlsx)")],
+    workbook: Annotated[Optional[Path], typer.Option(
+        help="invoice-entry: the invoices workbook (.xlsx)")] = None,
+    inbox: Annotated[Optional[Path], typer.Option(
+        help="document-inbox: a folder of .pdf/.eml/.txt documents, or an mbox file")] = None,
     as_user: AsUser = None,
     summary: Annotated[Optional[Path], typer.Option(help="also write the summary here")] = None,
 ) -> None:
     """Run a flow here, now (Prefect tracks it; approvals pause it)."""
     if flow_name not in FLOWS:
         _fail(f"unknown flow {flow_name!r}: use one of {', '.join(FLOWS)}", 2)
+    needs = {"invoice-entry": ("workbook", workbook), "document-inbox": ("inbox", inbox)}
+    option, value = needs[flow_name]
+    if value is None:
+        _fail(f"{flow_name} needs --{option}", 2)
     from prefect.flows import load_flow_from_entrypoint
 
     flow_ = load_flow_from_entrypoint(str(Path(__file__).parent.parent / FLOWS[flow_name]))
     try:
-        result = flow_(workbook=str(workbook), requested_by=as_user)
+        result = flow_(**{option: str(value)}, requested_by=as_user)
     except Exception as exc:  # the run's own log has the traceback; say what failed
         _fail(f"flow {flow_name} failed: {type(exc).__name__}: {exc}")
     text = json.dumps(result, indent=2, ensure_ascii=False)

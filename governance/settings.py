@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inference.settings import InferenceSettings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -148,3 +150,8 @@ class Settings(BaseSettings):
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     acme: AcmeSettings = Field(default_factory=AcmeSettings)
+    inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    documents_dir: Path = Field(
+        default=ROOT / ".proctor" / "documents",
+        description="the document inbox's state: vector index and labeled examples (unless "
+        "PROCTOR_INFERENCE_INDEX_PATH / _EXAMPLES_PATH say otherwise)")

@@ -1,0 +1,262 @@
+"""The document robot: reads a file, classifies it, extracts an invoice's fields, checks for a
+near-duplicate, and proposes the invoice to the Gate. Model output is a suggestion: the policy
+decides whether the invoice goes on, and sends unsure fields to a person, who confirms or
+corrects them in the review queue (an approval with edits). Corrections become examples.
+
+Every model call is recorded in the ledger (`model.inference`: model, weights revision, input
+hash, output, confidence, latency); a file that cannot be read is recorded as
+`document.unreadable` and changes nothing else. Every document that can be read is proposed,
+whatever its type: the policy's thresholds are the only ones (a confident "receipt" is denied
+as `not_an_invoice` and reported as filed; an unsure one goes to a person).
+
+    reader = DocumentRobot(gate, writer, models, requested_by="alice", flow_run_id=run_id)
+    result = reader.read("invoice-4711.pdf", Path("inbox/invoice-4711.pdf").read_bytes())
+    if result.status == "accepted":
+        row = result.invoice_row()        # the fields as confirmed, ready for the Acme robot
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from audit import LedgerWriter
+from governance.gate import Gate
+from governance.models import Action, Outcome
+from inference import (
+    Document,
+    DocumentClassifier,
+    DocumentError,
+    DuplicateDetector,
+    EmbeddedIndex,
+    Embedder,
+    InferenceRecord,
+    InvoiceExtractor,
+    InvoiceFields,
+    ModelRegistry,
+    ModelSpec,
+    WeaviateIndex,
+    read_bytes,
+)
+from inference.corpus import labeled_examples
+from inference.settings import InferenceSettings
+from robots.invoices import InvoiceRow
+
+ACCEPT = "documents.accept_invoice"
+# Parameters of the accept action: what the reviewer sees and may correct, all plain strings.
+FIELDS = ("document_type", "vendor_name", "vat_id", "iban", "invoice_number", "issue_date",
+          "due_date", "currency", "net", "tax", "total", "po_number")
+MAX_SHOWN_CHARS = 20_000  # the document text shown to the reviewer (and kept in the ledger)
+
+Status = Literal["accepted", "already_done", "filed", "unreadable", "denied", "rejected",
+                 "expired", "failed"]
+
+
+@dataclass
+class DocumentModels:
+    """The models one worker loads once: classifier, extractor, duplicate detector, and where
+    reviewers' corrections are kept."""
+
+    classifier: DocumentClassifier
+    extractor: InvoiceExtractor
+    duplicates: DuplicateDetector
+    examples_path: Path
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def learn_type(self, text: str, label: str) -> None:
+        """A reviewer said what this document is: keep it as an example and refit."""
+        with self.lock:
+            self.classifier.learn(text, label)
+            self.examples_path.parent.mkdir(parents=True, exist_ok=True)
+            self.classifier.save_examples(self.examples_path)
+
+
+def load_document_models(config: InferenceSettings, documents_dir: Path) -> DocumentModels:
+    """Load the document models once per worker: the embedding model (NF4 4-bit where
+    bitsandbytes runs, unless `config.quantization` says otherwise), a classifier fitted on the
+    labeled examples (seed examples the first time, with reviewers' corrections after), the
+    extractor, and the vector index (an embedded file, or Weaviate when `weaviate_url` is set).
+    """
+    registry = ModelRegistry.with_defaults(quantization=config.quantization, device=config.device)
+    name = "all-MiniLM-L6-v2"
+    if config.embedding_model is not None:
+        name = config.embedding_model.name
+        registry.register(ModelSpec(name=name, path=config.embedding_model, kind="encoder",
+                                    quantization=config.quantization, device=config.device))
+    embedder = Embedder(registry.load(name))
+    examples_path = config.examples_path or documents_dir / "examples.json"
+    examples = DocumentClassifier.load_examples(examples_path) if examples_path.exists() \
+        else labeled_examples(per_type=10)
+    if config.weaviate_url:
+        index = WeaviateIndex(config.weaviate_url)
+    else:
+        index_path = config.index_path or documents_dir / "index.db"
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        index = EmbeddedIndex(index_path)
+    return DocumentModels(classifier=DocumentClassifier(embedder, examples),
+                          extractor=InvoiceExtractor(embedder),
+                          duplicates=DuplicateDetector(index, embedder),
+                          examples_path=examples_path)
+
+
+@dataclass
+class DocumentResult:
+    """What became of one document."""
+
+    path: str
+    status: Status
+    document_type: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    corrected: dict[str, list[str]] = field(default_factory=dict)
+    message: str = ""
+    outcome: Outcome | None = None
+
+    def invoice_row(self, row: int = 0) -> InvoiceRow:
+        """The accepted invoice as a row for the Acme Payables robot."""
+        if self.status != "accepted":
+            raise ValueError(f"{self.path} was {self.status}, not accepted: nothing to enter")
+        f = self.fields
+        return InvoiceRow(row=row, invoice_number=f["invoice_number"], vendor=f["vendor_name"],
+                          vendor_iban=f.get("iban", ""), amount=f["total"],
+                          currency=f["currency"], issue_date=f["issue_date"],
+                          due_date=f.get("due_date") or f["issue_date"],
+                          description=f"from {Path(self.path).name}")
+
+    def summary(self) -> str:
+        fields = " ".join(self.fields.get(k, "") for k in ("invoice_number", "vendor_name",
+                                                           "total", "currency"))
+        return f"{Path(self.path).name:<28} {self.status:<10} {fields.strip()} {self.message}"
+
+
+class DocumentRobot:
+    """Turns documents into governed `documents.accept_invoice` actions."""
+
+    actor = "robot:document-inbox"
+    target = "documents"
+
+    def __init__(self, gate: Gate, writer: LedgerWriter, models: DocumentModels, *,
+                 requested_by: str, flow_run_id: str | None,
+                 flow_author: str | None = None) -> None:
+        self._gate = gate
+        self._writer = writer
+        self._models = models
+        self._requested_by = requested_by
+        self._flow_run_id = flow_run_id
+        self._flow_author = flow_author
+
+    def read(self, name: str, data: bytes) -> DocumentResult:
+        """Read, classify, extract and propose one document (a file's name and bytes)."""
+        path = Path(name)
+        try:
+            document = read_bytes(data, name)
+        except DocumentError as exc:
+            self._writer.append("document.unreadable", actor=self.actor, payload={
+                "file": name, "problem": type(exc).__name__, "message": str(exc)},
+                flow_run_id=self._flow_run_id)
+            return DocumentResult(name, "unreadable", message=str(exc))
+        with self._models.lock:
+            kind = self._models.classifier.classify(document.text)
+        self._record(kind.record, path, document.sha256)
+        extraction = self._models.extractor.extract(document.text)
+        self._record(extraction.record, path, document.sha256)
+        fields = _fields({k: f.value or "" for k, f in extraction.fields.items()})
+        duplicate = self._models.duplicates.check(document.sha256, document.text, fields)
+        self._record(duplicate.record, path, document.sha256)
+        proposed = {"document_type": kind.label,
+                    **{k: v or "" for k, v in fields.model_dump().items()}}
+        action = Action(
+            kind=ACCEPT, target=self.target, actor=self.actor,
+            requested_by=self._requested_by, flow_run_id=self._flow_run_id,
+            flow_author=self._flow_author, step=f"read {path.name}",
+            idempotency_key=f"documents:accept:{document.sha256}",
+            params={k: proposed[k] for k in FIELDS},
+            context={
+                "file": path.name,
+                "sha256": document.sha256,
+                "classification": {"label": kind.label,
+                                   "confidence": round(kind.confidence, 4)},
+                "confidence": {name: round(f.confidence, 4)
+                               for name, f in extraction.fields.items() if f.value is not None},
+                "near_duplicate": duplicate.policy_input(),
+                "warnings": document.normalization.report() + extraction.warnings,
+                "document": extraction.text[:MAX_SHOWN_CHARS],
+                "extracted": {name: f"{f.value} (confidence {f.confidence:.2f})"
+                              for name, f in extraction.fields.items() if f.value is not None},
+            })
+        outcome = self._gate.submit(action, _accept)
+        return self._result(path, document, proposed, outcome)
+
+    def _result(self, path: Path, document: Document, proposed: dict[str, str],
+                outcome: Outcome) -> DocumentResult:
+        if outcome.status == "already_done":  # these very bytes were accepted before
+            return DocumentResult(str(path), "already_done", proposed.get("document_type"),
+                                  message=outcome.message, outcome=outcome)
+        if outcome.status == "succeeded":
+            final = {k: str(v) for k, v in outcome.result.get("fields", {}).items()}
+            corrected = {k: [proposed.get(k, ""), v] for k, v in final.items()
+                         if v != proposed.get(k, "")}
+            if corrected:
+                self._learn(path, document.text, corrected, final, outcome)
+            kind = final.get("document_type")
+            if kind != "invoice":  # a person said what it is: kept on record, nothing entered
+                return DocumentResult(str(path), "filed", kind, final, corrected,
+                                      message=f"filed as {kind} by a person", outcome=outcome)
+            problem = _not_enterable(final)
+            if problem:
+                return DocumentResult(str(path), "failed", kind, final, corrected,
+                                      message=problem, outcome=outcome)
+            with self._models.lock:  # later invoices are compared with this one
+                self._models.duplicates.remember(document.sha256, document.text, _fields(final))
+            return DocumentResult(str(path), "accepted", kind, final, corrected, outcome=outcome)
+        status: Status = outcome.status if outcome.status in (  # type: ignore[assignment]
+            "denied", "rejected", "expired") else "failed"
+        if outcome.decision is not None and "not_an_invoice" in outcome.decision.reasons:
+            status = "filed"  # a receipt, a contract...: kept on record, nothing entered
+        return DocumentResult(str(path), status, proposed.get("document_type"), proposed,
+                              message=outcome.message, outcome=outcome)
+
+    def _learn(self, path: Path, text: str, corrected: dict[str, list[str]],
+               final: dict[str, str], outcome: Outcome) -> None:
+        """A person corrected the model: record it, and keep a type correction as an example."""
+        self._writer.append("document.corrected", actor=self.actor, payload={
+            "file": path.name, "corrections": corrected, "approval_id": outcome.approval_id},
+            flow_run_id=self._flow_run_id, action_id=outcome.action_id, action_kind=ACCEPT)
+        if "document_type" in corrected:
+            self._models.learn_type(text, final["document_type"])
+
+    def _record(self, record: InferenceRecord, path: Path, sha256: str) -> None:
+        self._writer.append("model.inference", actor=f"model:{record.model}", payload={
+            "file": path.name, "document_sha256": sha256, **record.model_dump(mode="json")},
+            flow_run_id=self._flow_run_id)
+
+
+def _accept(action: Action) -> dict[str, Any]:
+    """The effect of accepting: nothing outside; the fields as confirmed go on in the flow."""
+    return {"fields": dict(action.params)}
+
+
+def _not_enterable(fields: dict[str, str]) -> str:
+    """Why the accepted fields cannot become an invoice row (a reviewer left one blank), or ""."""
+    try:
+        DocumentResult("", "accepted", fields=fields).invoice_row()
+    except (KeyError, ValueError) as exc:
+        return f"accepted, but cannot be entered: {exc}"
+    return ""
+
+
+def _fields(values: dict[str, str]) -> InvoiceFields:
+    """`values` as `InvoiceFields`, without those left blank or malformed (a malformed value
+    still reaches the reviewer as text; here it would only spoil duplicate checks)."""
+    clean: dict[str, str] = {}
+    for name in InvoiceFields.model_fields:
+        value = values.get(name) or None
+        if value is None:
+            continue
+        try:
+            InvoiceFields(**{name: value})
+        except ValueError:
+            continue
+        clean[name] = value
+    return InvoiceFields(**clean)
