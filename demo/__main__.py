@@ -2,8 +2,9 @@
 
 Starts a Prefect server, Acme Payables and the review service, runs the invoice-entry flow as
 alice, plays bob and carol (approvers): bob approves the large payment through the review
-service's REST API, carol rejects the bank-account change with the `proctor` CLI; then prints
-what happened and verifies the ledger.
+service's REST API, carol rejects the bank-account change with the `proctor` CLI. Then runs the
+document-inbox flow on eight documents while rhea (document reviewer) confirms, corrects or
+rejects what the models were unsure of; prints what happened and verifies the ledger.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from demo.inbox import write_inbox
 from demo.services import acme_app, prefect_env, prefect_server, review_service
 from demo.workbook import write_workbook
 
@@ -29,12 +31,18 @@ PROCTOR = [sys.executable, "-m", "governance.cli"]
 DEMO_PASSWORD = "demo-password-123"  # every demo user's; a real team uses `proctor users add`
 # The demo organisation: (name, roles, approver groups).
 PEOPLE = (("alice", "author", ()), ("bob", "approver", ("finance-approvers",)),
-          ("carol", "approver", ("treasury",)), ("dora", "auditor", ()))
+          ("carol", "approver", ("treasury",)), ("rhea", "approver", ("document-reviewers",)),
+          ("dora", "auditor", ()))
 # Who decides what in the demo: (action kind, approver, vote)
 SCRIPT = {
     "acme.release_payment": ("bob", "approve", "large but expected: lab equipment order"),
     "acme.change_bank_account": ("carol", "reject", "bank change not confirmed by phone"),
 }
+# What rhea knows that the models do not: whose account is whose.
+VENDOR_BY_IBAN = {"DE89370400440532013000": "Globex Corporation",
+                  "DE02120300000000202051": "Initech GmbH",
+                  "GB29NWBK60161331926819": "Umbrella Supplies Ltd",
+                  "FR1420041010050500013M02606": "Wayne Logistics"}
 
 
 def say(text: str) -> None:
@@ -71,6 +79,9 @@ def play_approvers(env: dict[str, str], flow: subprocess.Popen, timeout_s: float
 
 
 def _decide(env: dict[str, str], request: dict[str, Any]) -> None:
+    if request["action_kind"] == "documents.accept_invoice":
+        _review_document(env, request)
+        return
     who, vote, comment = SCRIPT.get(request["action_kind"], ("bob", "reject", "not expected"))
     params = request["action"]["params"]
     say(f"  [{who}] sees {request['action_kind']} "
@@ -87,6 +98,30 @@ def _decide(env: dict[str, str], request: dict[str, Any]) -> None:
     result = proctor(env, "approvals", vote, request["id"], "--as", who, "--comment", comment,
                      "--password-stdin", stdin=DEMO_PASSWORD)
     say(f"  [{who}] {vote}s with the CLI: {(result.stdout or result.stderr).strip()}")
+
+
+def _review_document(env: dict[str, str], request: dict[str, Any]) -> None:
+    """rhea checks what the models read: rejects what addresses the machine, fills in a vendor
+    the model could not read, confirms the rest."""
+    params, reasons = request["action"]["params"], request["reasons"]
+    name = request["action"]["context"].get("file", "?")
+    say(f"  [rhea] sees {name}: {params['document_type']} {params['invoice_number']} "
+        f"{params['total']} {params['currency']} ({', '.join(reasons)})")
+    base = ["--as", "rhea", "--password-stdin"]
+    if "document_suspicious" in reasons:
+        result = proctor(env, "approvals", "reject", request["id"], *base, "--comment",
+                         "the document tells us to pay another account", stdin=DEMO_PASSWORD)
+        say(f"  [rhea] rejects: {(result.stdout or result.stderr).strip()}")
+    elif not params["vendor_name"] and params["iban"] in VENDOR_BY_IBAN:
+        vendor = VENDOR_BY_IBAN[params["iban"]]
+        result = proctor(env, "approvals", "edit", request["id"], *base, "--set",
+                         f"vendor_name={vendor}", "--comment", "vendor from the letterhead",
+                         stdin=DEMO_PASSWORD)
+        say(f"  [rhea] corrects the vendor to {vendor}: {(result.stdout or result.stderr).strip()}")
+    else:
+        result = proctor(env, "approvals", "approve", request["id"], *base, "--comment",
+                         "read it myself: correct", stdin=DEMO_PASSWORD)
+        say(f"  [rhea] confirms: {(result.stdout or result.stderr).strip()}")
 
 
 def _api_vote(env: dict[str, str], request: dict[str, Any], who: str, comment: str) -> str:
@@ -115,6 +150,15 @@ def print_summary(summary: dict[str, Any], verify: subprocess.CompletedProcess[s
     say(f"  {'proctor audit verify':<22} {verify.stdout.strip()} (exit {verify.returncode})")
 
 
+def print_documents(summary: dict[str, Any]) -> None:
+    say("\nDocuments (document-inbox):")
+    for row in summary["rows"]:
+        say(f"  {row}")
+    say("  " + ", ".join(f"{k.replace('_', ' ')} {summary[k]}" for k in (
+        "accepted", "denied", "rejected", "filed", "unreadable", "corrected_by_a_person",
+        "entered_in_acme")))
+
+
 def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
     """Environment for every process of the demo: one ledger, one app, one Prefect server."""
     return {**prefect_env(workdir / "prefect", api),
@@ -126,15 +170,16 @@ def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
             "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
 
 
-def run_flow(env: dict[str, str], workbook: Path, workdir: Path) -> dict[str, Any]:
-    """Run invoice-entry as alice while bob and carol work the queue; the flow's summary."""
-    out = workdir / "summary.json"
+def run_flow(env: dict[str, str], flow_name: str, option: str, value: Path,
+             workdir: Path) -> dict[str, Any]:
+    """Run a flow as alice while bob, carol and rhea work the queue; the flow's summary."""
+    out = workdir / f"{flow_name}.json"
     out.unlink(missing_ok=True)
     log_path = workdir / "flow.log"
     add_people(env)
     with log_path.open("a") as log:
         flow = subprocess.Popen(
-            [*PROCTOR, "run", "invoice-entry", "--workbook", str(workbook), "--as", "alice",
+            [*PROCTOR, "run", flow_name, f"--{option}", str(value), "--as", "alice",
              "--summary", str(out)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         play_approvers(env, flow, timeout_s=600)
         code = flow.wait(timeout=60)
@@ -158,13 +203,18 @@ def run(workdir: Path, keep: bool) -> int:
         env = {**demo_env(workdir, api, acme), "PROCTOR_DEMO_REVIEW_URL": review}
         say("\nalice runs the invoice-entry flow; bob and carol watch the review queue:")
         try:
-            summary = run_flow(env, workbook, workdir)
+            summary = run_flow(env, "invoice-entry", "workbook", workbook, workdir)
+            say("\nalice runs the document-inbox flow on 8 documents; rhea checks what the "
+                "models read:")
+            documents = run_flow(env, "document-inbox", "inbox",
+                                 write_inbox(workdir / "inbox"), workdir)
         except RuntimeError as exc:
             say(str(exc))
             return 1
         proctor(env, "audit", "checkpoint")
         verify = proctor(env, "audit", "verify")
         print_summary(summary, verify)
+        print_documents(documents)
         exported = proctor(env, "audit", "export", "--out", str(workdir / "evidence"))
         offline = proctor(env, "audit", "verify", "--bundle", str(workdir / "evidence"))
         say(f"  {'evidence bundle':<22} {workdir / 'evidence'} (exit {exported.returncode})")
