@@ -182,10 +182,10 @@ class LedgerReader:
         entry that was altered, removed, moved, forked or truncated."""
         return verify_log(self.rows(batch), checkpoints, public_key)
 
-    def rows(self, batch: int = 5000) -> Iterator[dict[str, Any]]:
-        """Every entry as a dict, in order, read in batches (plain rows: verification is hot)."""
+    def rows(self, batch: int = 5000, after: int = 0) -> Iterator[dict[str, Any]]:
+        """Every entry after `after` as a dict, in order, read in batches (plain rows:
+        verification is hot)."""
         table = LedgerEntry.__table__
-        after = 0
         while True:
             with self._engine.connect() as conn:
                 page = conn.execute(table.select().where(table.c.seq > after)

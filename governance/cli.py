@@ -191,6 +191,32 @@ def audit_query(
     _print_entries(entries, "jsonl" if as_json else output)
 
 
+@audit_app.command("search")
+def audit_search(
+    text: Annotated[str, typer.Argument(help="what to look for, in your own words")],
+    k: Annotated[int, typer.Option("-k", min=1, help="how many entries")] = 10,
+) -> None:
+    """Entries closest in meaning to TEXT (local embedding model; the index is kept in
+    PROCTOR_DOCUMENTS_DIR and brought up to date first)."""
+    from governance.ledger_search import LedgerSearch
+    from inference import EmbeddedIndex, load_embedder
+
+    settings = Settings()
+    settings.documents_dir.mkdir(parents=True, exist_ok=True)
+    governance = build(settings)
+    search = LedgerSearch(governance.reader, EmbeddedIndex(settings.documents_dir /
+                                                           "ledger-index.db"),
+                          load_embedder(settings.inference))
+    try:
+        hits = search.search(text, k=k)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    for hit in hits:
+        e = hit.entry
+        typer.echo(f"{hit.score:.3f}  #{e.seq:<6} {e.kind:<20} {e.actor:<22} "
+                   f"{e.action_kind or '':<26} {e.payload[:80]}")
+
+
 @audit_app.command("story")
 def audit_story(action_id: str) -> None:
     """The story of one action: proposal, decision, approvals and outcome."""

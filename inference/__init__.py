@@ -31,7 +31,7 @@ from inference.extractor import Extraction, FieldValue, InvoiceExtractor
 from inference.generative import GenerativeExtractor, GenerativeResult, parse_fields
 from inference.index import EmbeddedIndex, Hit, VectorIndex, WeaviateIndex
 from inference.records import InferenceRecord, sha256_text
-from inference.registry import DEFAULT_EMBEDDING_MODEL, ModelRegistry
+from inference.registry import DEFAULT_EMBEDDING_MODEL, ModelRegistry, load_embedder
 from inference.runtime import LoadedModel, ModelInfo, ModelSpec, installed_model_path, load_model
 from inference.schema import DOCUMENT_TYPES, FIELD_NAMES, DocumentType, InvoiceFields
 from inference.settings import InferenceSettings
@@ -47,6 +47,6 @@ __all__ = [
     "LoadedModel", "MalformedDocument", "ModelError", "ModelInfo", "ModelLoadError",
     "ModelNotFound", "ModelRegistry", "ModelSpec", "NormalizedText", "QuantizationUnavailable",
     "UnsupportedDocument", "VectorIndex", "VectorIndexError", "VectorIndexUnavailable",
-    "WeaviateIndex", "installed_model_path", "load_model", "normalize", "parse_fields",
-    "read_bytes", "read_document", "sha256_text",
+    "WeaviateIndex", "installed_model_path", "load_embedder", "load_model", "normalize",
+    "parse_fields", "read_bytes", "read_document", "sha256_text",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+from inference.embeddings import Embedder
 from inference.errors import ModelNotFound
 from inference.runtime import (
     LoadedModel,
@@ -19,6 +20,7 @@ from inference.runtime import (
     installed_model_path,
     load_model,
 )
+from inference.settings import InferenceSettings
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
@@ -70,3 +72,15 @@ class ModelRegistry:
         """Facts about every model loaded so far: name, path, revision, quantization, bytes."""
         with self._lock:
             return [model.info for model in self._loaded.values()]
+
+
+def load_embedder(config: InferenceSettings) -> Embedder:
+    """The embedding model `config` names (all-MiniLM-L6-v2 from its package by default),
+    quantized as it says."""
+    registry = ModelRegistry.with_defaults(quantization=config.quantization, device=config.device)
+    name = DEFAULT_EMBEDDING_MODEL
+    if config.embedding_model is not None:
+        name = config.embedding_model.name
+        registry.register(ModelSpec(name=name, path=config.embedding_model, kind="encoder",
+                                    quantization=config.quantization, device=config.device))
+    return Embedder(registry.load(name))

@@ -31,13 +31,11 @@ from inference import (
     DocumentError,
     DuplicateDetector,
     EmbeddedIndex,
-    Embedder,
     InferenceRecord,
     InvoiceExtractor,
     InvoiceFields,
-    ModelRegistry,
-    ModelSpec,
     WeaviateIndex,
+    load_embedder,
     read_bytes,
 )
 from inference.corpus import labeled_examples
@@ -79,13 +77,7 @@ def load_document_models(config: InferenceSettings, documents_dir: Path) -> Docu
     labeled examples (seed examples the first time, with reviewers' corrections after), the
     extractor, and the vector index (an embedded file, or Weaviate when `weaviate_url` is set).
     """
-    registry = ModelRegistry.with_defaults(quantization=config.quantization, device=config.device)
-    name = "all-MiniLM-L6-v2"
-    if config.embedding_model is not None:
-        name = config.embedding_model.name
-        registry.register(ModelSpec(name=name, path=config.embedding_model, kind="encoder",
-                                    quantization=config.quantization, device=config.device))
-    embedder = Embedder(registry.load(name))
+    embedder = load_embedder(config)
     examples_path = config.examples_path or documents_dir / "examples.json"
     examples = DocumentClassifier.load_examples(examples_path) if examples_path.exists() \
         else labeled_examples(per_type=10)
