@@ -98,7 +98,7 @@ LOCATE_JS = r"""
       const el = n.parentElement;
       if (el.closest('select, option, textarea, button, script, style')) continue;
       if (el.tagName === 'LABEL' && el.control) continue;
-      if (!visible(el)) continue;
+      if (ownText(el) !== text || !visible(el)) continue;  // text inside a longer sentence
       found.push([text, el]);
     }
     return found;

@@ -113,11 +113,13 @@ class Field:
 
 @dataclass(frozen=True)
 class ResolvedField:
-    """A field found on the page: its description, kind, a locator for it, and the value."""
+    """A field found on the page: its description, kind, the value for it, and the CSS selector
+    of the mark `find_form` put on it (`locator` finds it again)."""
 
     field: Field
     kind: str
     locator: Locator
+    selector: str
     value: FieldValue
     options: tuple[tuple[str, str], ...] | None = None
 
@@ -147,11 +149,12 @@ class Form:
     policy without any value.
     """
 
-    def __init__(self, page: Page, fields: Sequence[ResolvedField],
-                 guard: SecretGuard | None) -> None:
+    def __init__(self, page: Page, fields: Sequence[ResolvedField], guard: SecretGuard | None,
+                 button: Locator | None = None) -> None:
         self.page = page
         self.url = page.url
         self.fields = tuple(fields)
+        self.button = button
         self._guard = guard
 
     def __iter__(self) -> Iterator[ResolvedField]:
@@ -178,27 +181,62 @@ class Form:
     def fill(self, *, verify: bool = True) -> None:
         """Fill every field: plain ones first, then secrets inside the guard's window.
 
-        With `verify`, each text-like field is read back, so a widget or popup that swallowed
-        keystrokes is an error rather than a wrong submission.
+        With `verify`, text-like fields are read back (in one round trip); one that lost its
+        value (a popup stole focus, a widget reformatted) is filled once more, after
+        Playwright's locator handlers have dealt with any interruption, and an error is raised
+        if it still does not hold it: better no submission than a wrong one.
         """
         plain = [f for f in self.fields if not f.secret]
         secret = [f for f in self.fields if f.secret]
-        for f in plain:
-            _fill_one(f, verify)
+        _fill_group(self.page, plain, verify)
         if not secret:
             return
         values = [str(f.value.get_secret_value()) for f in secret]  # type: ignore[union-attr]
         window = self._guard.holding_secrets(values) if self._guard else nullcontext()
         with window:
-            for f in secret:
-                _fill_one(f, verify)
+            _fill_group(self.page, secret, verify)
+
+    def submit(self) -> None:
+        """Click the form's submit button (found with the fields by `find_form(submit=...)`)."""
+        if self.button is None:
+            raise ValueError("this form was found without submit=...: use click(page, name)")
+        try:
+            self.button.click()
+        except PlaywrightError as exc:
+            raise ApplicationError(f"clicking the submit button on {self.page.url} failed: "
+                                   f"{_first_line(exc)}") from None
 
 
 _TYPED = {"text", "password", "textarea", "number", "combobox"}
+# Indexes of the fields (by their marks) whose value is not what was typed.
+_MISMATCHED_JS = """(pairs) => pairs.flatMap(([i, selector, wanted]) => {
+  const el = document.querySelector(selector);
+  return el && el.value === wanted ? [] : [i];
+})"""
 
 
-def _fill_one(f: ResolvedField, verify: bool) -> None:
-    value = f.value
+def _fill_group(page: Page, fields: Sequence[ResolvedField], verify: bool) -> None:
+    for f in fields:
+        _fill_one(f)
+    typed = [f for f in fields if verify and f.kind in _TYPED]
+    if not typed:
+        return
+    for attempt in (1, 2):
+        pairs = [[i, f.selector, _text(f.value)] for i, f in enumerate(typed)]
+        lost = page.evaluate(_MISMATCHED_JS, pairs)
+        if not lost:
+            return
+        names = ", ".join(typed[i].field.describe() for i in lost)
+        if attempt == 2:
+            raise ApplicationError(
+                f"field {names} on {page.url} did not keep the value typed into it (a widget "
+                "or popup interfered); the form was not submitted")
+        log.debug("field %s did not keep its value; filling it again", names)
+        for i in lost:
+            _fill_one(typed[i])
+
+
+def _fill_one(f: ResolvedField) -> None:
     shown = "secret" if f.secret else f.kind
     log.debug("filling %s field %s", shown, f.field.describe())
     try:
@@ -207,12 +245,7 @@ def _fill_one(f: ResolvedField, verify: bool) -> None:
         elif f.kind == "select":
             _select(f)
         else:
-            text = _text(value)
-            f.locator.fill(text)
-            if verify and f.kind in _TYPED and f.locator.input_value() != text:
-                raise ApplicationError(
-                    f"field {f.field.describe()} on {f.locator.page.url} did not keep the value "
-                    "typed into it (a widget or popup interfered); the form was not submitted")
+            f.locator.fill(_text(f.value))
     except PlaywrightTimeout as exc:
         raise ApplicationError(
             f"field {f.field.describe()} on {f.locator.page.url} could not be filled in time "
@@ -261,13 +294,14 @@ def _text(value: FieldValue) -> str:
 
 
 def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
-              within: str | None = None, guard: SecretGuard | None = None,
-              timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Form:
-    """Find every field named in `values` on `page` (inside the CSS scope `within`).
+              submit: str | Sequence[str] | None = None, within: str | None = None,
+              guard: SecretGuard | None = None, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Form:
+    """Find every field named in `values`, and the button named by `submit` (one name or
+    several alternatives), on `page` inside the CSS scope `within`.
 
     Waits (on the page's state, up to `timeout_ms`) until every name matches something, then
-    refuses with `FieldNotFound` or `AmbiguousField` unless each matches exactly one field, and
-    with `ValueNotOffered` if a select lacks a wanted option. Nothing is filled or clicked
+    refuses with `FieldNotFound` or `AmbiguousField` unless each matches exactly one element,
+    and with `ValueNotOffered` if a select lacks a wanted option. Nothing is filled or clicked
     here. Secret values (`SecretStr`) need a `guard` (pass the transaction) so they stay out of
     traces.
     """
@@ -275,20 +309,25 @@ def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
     if guard is None and any(isinstance(v, SecretStr) for _, v in pairs):
         raise ValueError("a form with secret values needs guard=<the Transaction>, which keeps "
                          "them out of traces; use Transaction.form(...)")
+    buttons = [submit] if isinstance(submit, str) else list(submit or ())
     token = uuid.uuid4().hex[:12]
-    arg = {"specs": [_spec(f) for f, _ in pairs], "buttons": [], "within": within,
-           "token": token, "mark": True}
+    arg = {"specs": [_spec(f) for f, _ in pairs], "within": within, "token": token,
+           "buttons": [{"names": [normalize(n) for n in buttons]}] if buttons else [],
+           "mark": True}
     found = _locate(page, arg, timeout_ms)
     _refuse_unless_unique(page, [f for f, _ in pairs], found["fields"], within)
+    if buttons:
+        _refuse_button(page, buttons, found["buttons"][0]["count"], within)
     resolved = []
     for i, ((field, value), info) in enumerate(zip(pairs, found["fields"], strict=True)):
         options = tuple(tuple(o) for o in info["options"]) if info["options"] is not None else None
-        resolved.append(ResolvedField(field, info["kinds"][0],
-                                      page.locator(f'[data-proctor-field="{token}:{i}"]'),
+        selector = f'[data-proctor-field="{token}:{i}"]'
+        resolved.append(ResolvedField(field, info["kinds"][0], page.locator(selector), selector,
                                       value, options))  # type: ignore[arg-type]
     _check_options(page, resolved)
     log.debug("form on %s: %s", page.url, [f.field.describe() for f in resolved])
-    return Form(page, resolved, guard)
+    button = page.locator(f'[data-proctor-field="{token}:b0"]') if buttons else None
+    return Form(page, resolved, guard, button)
 
 
 def find_button(page: Page, *names: str, within: str | None = None,
@@ -304,15 +343,20 @@ def find_button(page: Page, *names: str, within: str | None = None,
     arg = {"specs": [], "buttons": [{"names": [normalize(n) for n in names]}],
            "within": within, "token": token, "mark": True}
     found = _locate(page, arg, timeout_ms)
-    count = found["buttons"][0]["count"]
+    _refuse_button(page, names, found["buttons"][0]["count"], within)
+    return page.locator(f'[data-proctor-field="{token}:b0"]')
+
+
+def _refuse_button(page: Page, names: Sequence[str], count: int, within: str | None) -> None:
     shown = " or ".join(repr(n) for n in names)
     if count == 0:
         raise FieldNotFound(f"no button or link {shown} on {page.url}{_scope(within)}: the page "
-                            "is not the one the robot knows", url=page.url, labels=names)
+                            "is not the one the robot knows; nothing was filled",
+                            url=page.url, labels=names)
     if count > 1:
         raise AmbiguousField(f"{count} buttons or links {shown} on {page.url}{_scope(within)}: "
-                             "the robot will not guess which", url=page.url, labels=names)
-    return page.locator(f'[data-proctor-field="{token}:b0"]')
+                             "the robot will not guess which; nothing was filled",
+                             url=page.url, labels=names)
 
 
 def click(page: Page, *names: str, within: str | None = None,
@@ -324,6 +368,23 @@ def click(page: Page, *names: str, within: str | None = None,
     except PlaywrightError as exc:
         raise ApplicationError(f"clicking {names[0]!r} on {page.url} failed: "
                                f"{_first_line(exc)}") from None
+
+
+_VISIBLE_JS = """(selector) => Array.from(document.querySelectorAll(selector)).some((el) => {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+})"""
+
+
+def wait_until_visible(page: Page, selector: str, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Wait, checking every animation frame, until an element matching the CSS `selector` is
+    shown (Playwright's own waits back off to 500 ms between checks; widgets that appear after
+    a short delay, like suggestion lists, are met sooner this way)."""
+    try:
+        page.wait_for_function(_VISIBLE_JS, arg=selector, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise ApplicationError(f"{selector!r} did not appear on {page.url} within "
+                               f"{timeout_ms:.0f} ms") from None
 
 
 def _locate(page: Page, arg: dict[str, Any], timeout_ms: float) -> dict[str, Any]:

@@ -93,11 +93,12 @@ class Transaction:
         self.resume_tracing()
         return response
 
-    def form(self, values: Mapping[Any, FieldValue], *, within: str | None = None,
-             timeout_ms: float | None = None) -> Form:
-        """Find a form by meaning on this transaction's page (see `robots.forms.find_form`)."""
+    def form(self, values: Mapping[Any, FieldValue], *, submit: str | Sequence[str] | None = None,
+             within: str | None = None, timeout_ms: float | None = None) -> Form:
+        """Find a form (and its `submit` button) by meaning on this transaction's page; see
+        `robots.forms.find_form`. `Form.submit()` clicks the button."""
         self.resume_tracing()
-        return find_form(self.page, values, within=within, guard=self,
+        return find_form(self.page, values, submit=submit, within=within, guard=self,
                          timeout_ms=timeout_ms or min(self.timeout_ms, DEFAULT_TIMEOUT_MS))
 
     def click(self, *names: str, within: str | None = None,
