@@ -36,10 +36,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory):
     workbook = write_workbook(workdir / "invoices.xlsx")
     with prefect_server(workdir / "prefect") as api:
         with acme_app(workdir / "acme.db") as acme:
-            first = run_flow(demo_env(workdir, api, acme), workbook, workdir)
+            first = run_flow(demo_env(workdir, api, acme), "invoice-entry", "workbook",
+                             workbook, workdir)
         after_first = invoices(workdir / "acme.db")
         with acme_app(workdir / "acme.db", reset=False) as acme:
-            second = run_flow(demo_env(workdir, api, acme), workbook, workdir)
+            second = run_flow(demo_env(workdir, api, acme), "invoice-entry", "workbook",
+                              workbook, workdir)
     yield workdir, first, second, after_first
 
 
