@@ -23,6 +23,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     # The CPU build from this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
     .venv/bin/pip install "torch==2.13.0"
     .venv/bin/pip install -e '.[dev]'
+    # MiniWoB++'s HTML tasks for bench.robots; --no-deps: its gymnasium/selenium stack is not used.
+    .venv/bin/pip install --no-deps "miniwob==1.1.0"
   } >"$log" 2>&1 || { tail -40 "$log"; echo "setup failed; full log: $log"; exit 1; }
   touch "$stamp"
 fi
