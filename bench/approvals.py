@@ -6,7 +6,9 @@ ledger entry), starts the review service (uvicorn on loopback) and measures, sid
 - the queue page (HTML, signed in as an approver): the first page, pages deep in the queue
   reached by following "next", and a filtered page (policy reason + amount);
 - the list API (`GET /api/approvals`, bearer token): the first page and deep pages by cursor;
-- the ratio of a deep page to the first page (keyset pagination: depth should cost nothing).
+- the ratio of a deep page to the first page (keyset pagination: depth should cost nothing);
+- beside them, the floor: `GET /api/health` on the same server (no database, no session), the
+  cost of one HTTP round trip on this machine's loopback.
 
     python -m bench.approvals [--requests 10000] [--samples 200] [--postgres]
 """
@@ -108,6 +110,7 @@ def measure(settings: Settings, n: int, samples: int) -> list[dict[str, Any]]:
         web = sign_in(url)
         api = httpx.Client(base_url=url, timeout=30,
                            headers={"Authorization": f"Bearer {token}"})
+        floor = timed(samples, lambda: api.get("/api/health"))
         first_html = timed(samples, lambda: web.get("/queue"))
         deep_html = deep_pages("/queue", web.get, html_next, limit=samples)
         filtered = timed(samples, lambda: web.get(
@@ -119,7 +122,8 @@ def measure(settings: Settings, n: int, samples: int) -> list[dict[str, Any]]:
                        if r.json().get("next_cursor") else None), limit=samples)
         total = api.get("/api/approvals", params={"limit": 1}).json()["total"]
     assert total == n, f"queue holds {total}, expected {n}"
-    for what, times in (("queue page 1 (HTML)", first_html),
+    for what, times in (("floor: GET /api/health (no database)", floor),
+                        ("queue page 1 (HTML)", first_html),
                         (f"queue pages 1..{len(deep_html)} by next (HTML)", deep_html),
                         ("queue, reason + amount filter (HTML)", filtered),
                         ("list API page 1", first_api),
