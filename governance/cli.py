@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,33 @@ def policy_test(
     typer.echo(f"{len(results) - failed} passed, {failed} failed")
     if failed or not results:
         raise typer.Exit(1)
+
+
+@policy_app.command("shadow-report")
+def policy_shadow_report(
+    since: Annotated[Optional[str], typer.Option(help="ISO time, e.g. 2026-11-24T09:00")] = None,
+) -> None:
+    """What the shadow policy (PROCTOR_POLICY_SHADOW_DIR) would have decided otherwise: each
+    kind of difference with how often, then every action it concerns."""
+    differences = _governance().reader.query(kind="policy.shadow_differs", since=since)
+    if not differences:
+        typer.echo("no differences recorded: the shadow policy decided as the live one "
+                   "(or none is configured)")
+        return
+    counts = Counter(_shadow_change(e) for e in differences)
+    for (kind, live, shadow), n in counts.most_common():
+        typer.echo(f"{n:>6}  {kind}: live {live} -> shadow {shadow}")
+    typer.echo("")
+    for e in differences:
+        typer.echo(f"#{e.seq:<6} {e.recorded_at[:16]} {e.action_id}  "
+                   f"{' -> '.join(_shadow_change(e)[1:])}")
+
+
+def _shadow_change(entry: LedgerEntry) -> tuple[str, str, str]:
+    def one(side: dict[str, Any]) -> str:
+        return f"{side['outcome']} ({', '.join(side['reasons'])})"
+    data = entry.data()
+    return entry.action_kind or "", one(data["live"]), one(data["shadow"])
 
 
 # --- audit --------------------------------------------------------------------------------------

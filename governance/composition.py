@@ -67,7 +67,10 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     policy = RegorusEngine(settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
     waiter = PrefectPauseWaiter(approvals, settings.approvals.poll_interval_s,
                                 suspend_after_s=settings.approvals.suspend_after_s)
-    gate = Gate(policy, writer, reader, approvals, waiter)
+    shadow = None
+    if settings.policy.shadow_dir is not None:
+        shadow = RegorusEngine(settings.policy.shadow_dir, timeout_ms=settings.policy.timeout_ms)
+    gate = Gate(policy, writer, reader, approvals, waiter, shadow=shadow)
     notifications = _notifications(settings, identity)
     if notifications is not None:
         approvals.add_listener(lambda event, request: _notify(notifications, settings, event,

@@ -41,8 +41,11 @@ class Gate:
         reader: LedgerReader,
         approvals: Approvals,
         waiter: ApprovalWaiter,
+        *,
+        shadow: PolicyEngine | None = None,
     ) -> None:
         self.policy = policy
+        self.shadow = shadow
         self._writer = writer
         self._reader = reader
         self._approvals = approvals
@@ -65,11 +68,13 @@ class Gate:
         if replay is not None:
             return replay
         decision = self._decide(action)
-        # Proposal and decision become durable together: one commit, two entries.
+        # Proposal and decision become durable together: one commit, two entries (three when
+        # a shadow policy would have decided otherwise).
         self._writer.append_all([
             self._event(action, "action.proposed", {
                 "params": action.params, "context": action.context, "digest": action.digest()}),
             self._event(action, "policy.decided", decision.model_dump(), actor="policy"),
+            *self._shadow_difference(action, decision),
         ])
         if decision.outcome == "deny":
             return _outcome(action, "denied", decision, message=", ".join(decision.reasons))
@@ -97,6 +102,26 @@ class Gate:
         except Exception as exc:
             return Decision.deny(f"policy_error: {type(exc).__name__}: {exc}",
                                  getattr(self.policy, "revision", ""))
+
+    def _shadow_difference(self, action: Action, live: Decision) -> list[Event]:
+        """The candidate policy's decision, as an entry, when it differs from the live one."""
+        if self.shadow is None:
+            return []
+        try:
+            candidate = self.shadow.decide(action.policy_input())
+        except Exception as exc:  # a broken candidate is a finding, never a live problem
+            candidate = Decision.deny(f"policy_error: {type(exc).__name__}: {exc}",
+                                      getattr(self.shadow, "revision", ""))
+        if (candidate.outcome, sorted(candidate.reasons), candidate.approver_group) == (
+                live.outcome, sorted(live.reasons), live.approver_group):
+            return []
+        return [self._event(action, "policy.shadow_differs", {
+            "live": {"outcome": live.outcome, "reasons": live.reasons,
+                     "approver_group": live.approver_group,
+                     "policy_revision": live.policy_revision},
+            "shadow": {"outcome": candidate.outcome, "reasons": candidate.reasons,
+                       "approver_group": candidate.approver_group,
+                       "policy_revision": candidate.policy_revision}}, actor="policy:shadow")]
 
     def _replay(self, action: Action, reconcile: Lookup | None) -> Outcome | None:
         """The recorded outcome of an earlier attempt at the same business transaction."""

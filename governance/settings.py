@@ -55,6 +55,10 @@ class PolicySettings(BaseSettings):
     timeout_ms: float = Field(
         default=250, gt=0, description="an evaluation slower than this is a deny"
     )
+    shadow_dir: Path | None = Field(
+        default=None, description="a candidate policy folder evaluated beside the live one on "
+        "every action; where it would decide otherwise, the difference is recorded "
+        "(`policy.shadow_differs`); it never decides")
 
 
 class ApprovalSettings(BaseSettings):
