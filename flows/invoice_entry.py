@@ -57,6 +57,7 @@ def summarize(results: list[TransactionResult], verified: str) -> dict[str, Any]
         "expired": counts["expired"],
         "failed": counts["failed"],
         "in_doubt": counts["in_doubt"],
+        "planned": counts["planned"],
         "approved": sum(r.approvals_used for r in results),
         "approvals_refused": sum(r.approvals_refused for r in results),
         "ledger": verified,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -440,8 +441,12 @@ def run(
         help="document-inbox: a folder of .pdf/.eml/.txt documents, or an mbox file")] = None,
     as_user: AsUser = None,
     summary: Annotated[Optional[Path], typer.Option(help="also write the summary here")] = None,
+    plan: Annotated[bool, typer.Option(
+        "--plan", help="ask the policy what a run would need; record and change nothing")] = False,
 ) -> None:
     """Run a flow here, now (Prefect tracks it; approvals pause it)."""
+    if plan:  # the flow reads its settings itself: tell it through them
+        os.environ["PROCTOR_PLAN"] = "true"
     if flow_name not in FLOWS:
         _fail(f"unknown flow {flow_name!r}: use one of {', '.join(FLOWS)}", 2)
     needs = {"invoice-entry": ("workbook", workbook), "document-inbox": ("inbox", inbox)}

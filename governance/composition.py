@@ -70,7 +70,7 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     shadow = None
     if settings.policy.shadow_dir is not None:
         shadow = RegorusEngine(settings.policy.shadow_dir, timeout_ms=settings.policy.timeout_ms)
-    gate = Gate(policy, writer, reader, approvals, waiter, shadow=shadow)
+    gate = Gate(policy, writer, reader, approvals, waiter, shadow=shadow, plan=settings.plan)
     notifications = _notifications(settings, identity)
     if notifications is not None:
         approvals.add_listener(lambda event, request: _notify(notifications, settings, event,

@@ -9,6 +9,11 @@
               action an approver edited goes through policy again before it may run
 5. execute  : 'started' is durable before the effect runs; then 'succeeded' or 'failed'
 
+In plan mode (`Gate(..., plan=True)`, `proctor run FLOW --plan`) the Gate only asks the policy
+and answers `planned` with the decision: it records nothing, opens no approval and runs no
+effect, except those the robot marks `harmless` (signing in to read what the policy needs),
+which run when the policy allows them. `gate.planned` lists every step with its decision.
+
 A ledger write that fails raises `audit.LedgerWriteError` and stops the action before it runs.
 """
 
@@ -43,16 +48,19 @@ class Gate:
         waiter: ApprovalWaiter,
         *,
         shadow: PolicyEngine | None = None,
+        plan: bool = False,
     ) -> None:
         self.policy = policy
         self.shadow = shadow
+        self.plan = plan
+        self.planned: list[tuple[Action, Outcome]] = []
         self._writer = writer
         self._reader = reader
         self._approvals = approvals
         self._waiter = waiter
 
     def submit(self, action: Action, perform: Effect, reconcile: Lookup | None = None,
-               preview: Preview | None = None) -> Outcome:
+               preview: Preview | None = None, *, harmless: bool = False) -> Outcome:
         """Take `action` through policy, ledger and approval, then call `perform(action)`.
 
         `reconcile(action)` looks in the application for the effect of an earlier attempt whose
@@ -64,6 +72,8 @@ class Gate:
         `perform` gets the action to carry out: the one proposed, or the one an approver
         edited (after policy has decided on it again).
         """
+        if self.plan:
+            return self._plan(action, perform, harmless)
         replay = self._replay(action, reconcile)
         if replay is not None:
             return replay
@@ -102,6 +112,23 @@ class Gate:
         except Exception as exc:
             return Decision.deny(f"policy_error: {type(exc).__name__}: {exc}",
                                  getattr(self.policy, "revision", ""))
+
+    def _plan(self, action: Action, perform: Effect, harmless: bool) -> Outcome:
+        """What a real run would need for `action`; nothing recorded, nothing done (except a
+        harmless step the policy allows)."""
+        last = self._reader.last_outcome(action.idempotency_key) \
+            if action.idempotency_key else None
+        if last is not None and last.kind in ("action.succeeded", "action.reconciled"):
+            outcome = _outcome(action, "already_done",
+                               message=f"done earlier (ledger entry {last.seq})")
+        else:
+            decision = self._decide(action)
+            if harmless and decision.outcome == "allow":
+                outcome = _outcome(action, "succeeded", decision, result=perform(action))
+            else:
+                outcome = _outcome(action, "planned", decision, message=_needs(decision))
+        self.planned.append((action, outcome))
+        return outcome
 
     def _shadow_difference(self, action: Action, live: Decision) -> list[Event]:
         """The candidate policy's decision, as an entry, when it differs from the live one."""
@@ -216,6 +243,15 @@ class Gate:
                      flow_run_id=action.flow_run_id, action_id=action.id,
                      action_kind=action.kind, idempotency_key=action.idempotency_key,
                      sensitive=action.sensitive)
+
+
+def _needs(decision: Decision) -> str:
+    """What a real run would need, in words."""
+    why = ", ".join(decision.reasons)
+    if decision.outcome == "require_approval":
+        return (f"needs {decision.quorum} approval(s) from {decision.approver_group}: {why}"
+                + ("; password confirmed" if decision.reauthenticate else ""))
+    return f"{'would run' if decision.outcome == 'allow' else 'would be denied'}: {why}"
 
 
 def _covers(request: Any, decision: Decision) -> bool:

@@ -14,7 +14,7 @@ from audit import canonical_json
 DecisionOutcome = Literal["allow", "deny", "require_approval"]
 OutcomeStatus = Literal[
     "succeeded", "reconciled", "failed", "denied", "rejected", "expired", "already_done",
-    "in_doubt",
+    "in_doubt", "planned",
 ]
 
 
@@ -128,3 +128,10 @@ class Outcome(BaseModel):
     def done(self) -> bool:
         """True when the effect happened (now, in an earlier run, or found by reconciling)."""
         return self.status in ("succeeded", "reconciled", "already_done")
+
+    @property
+    def goes_on(self) -> bool:
+        """True when the robot may go on to its next step: the effect happened, or this is a
+        plan and the policy did not deny it."""
+        return self.done or (self.status == "planned" and self.decision is not None
+                             and self.decision.outcome != "deny")

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
         default_factory=getpass.getuser,
         description="who is acting: the requester of a flow run, the approver in the CLI",
     )
+    plan: bool = Field(
+        default=False, description="plan mode: ask the policy what a run would need, record "
+        "and change nothing (`proctor run FLOW --plan`)")
     flow_author: str | None = Field(
         default=None, description="who wrote the flows this worker runs (set per deployment); "
         "they never approve those flows' actions")

@@ -26,7 +26,7 @@ from robots.invoices import InvoiceRow
 
 TransactionStatus = Literal[
     "entered", "reconciled", "already_done", "denied", "rejected", "expired", "failed",
-    "in_doubt",
+    "in_doubt", "planned",
 ]
 # The invoice form, by the labels a clerk sees: (label, parameter).
 INVOICE_FORM = (("Vendor", "vendor"), ("Invoice number", "invoice_number"), ("Amount", "amount"),
@@ -100,11 +100,13 @@ class AcmePayablesRobot:
                 if outcome is None:
                     continue
                 result.steps.append(outcome)
-                if not outcome.done:
+                if not outcome.goes_on:
                     result.status = outcome.status  # type: ignore[assignment]
                     return result
         effects = [s.status for s in result.steps[1:]]
-        if all(s == "already_done" for s in effects):
+        if "planned" in effects:
+            result.status = "planned"
+        elif all(s == "already_done" for s in effects):
             result.status = "already_done"
         elif "reconciled" in effects:
             result.status = "reconciled"
@@ -114,7 +116,8 @@ class AcmePayablesRobot:
 
     def _login(self, page: Page, row: InvoiceRow | None) -> Outcome:
         action = self._action("acme.login", {"username": self._settings.username})
-        return self._gate.submit(action, lambda a: self._do_login(page))
+        # Signing in changes no business data: a plan signs in too, to read what policy needs.
+        return self._gate.submit(action, lambda a: self._do_login(page), harmless=True)
 
     def _bank_account(self, page: Page, row: InvoiceRow) -> Outcome | None:
         on_file = self._vendor_iban(page, row.vendor)

@@ -49,7 +49,7 @@ FIELDS = ("document_type", "vendor_name", "vat_id", "iban", "invoice_number", "i
 MAX_SHOWN_CHARS = 20_000  # the document text shown to the reviewer (and kept in the ledger)
 
 Status = Literal["accepted", "already_done", "filed", "unreadable", "denied", "rejected",
-                 "expired", "failed"]
+                 "expired", "failed", "planned"]
 
 
 @dataclass
@@ -203,7 +203,7 @@ class DocumentRobot:
                 self._models.duplicates.remember(document.sha256, document.text, _fields(final))
             return DocumentResult(str(path), "accepted", kind, final, corrected, outcome=outcome)
         status: Status = outcome.status if outcome.status in (  # type: ignore[assignment]
-            "denied", "rejected", "expired") else "failed"
+            "denied", "rejected", "expired", "planned") else "failed"
         if outcome.decision is not None and "not_an_invoice" in outcome.decision.reasons:
             status = "filed"  # a receipt, a contract...: kept on record, nothing entered
         return DocumentResult(str(path), status, proposed.get("document_type"), proposed,
