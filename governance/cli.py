@@ -89,6 +89,50 @@ def policy_test(
         raise typer.Exit(1)
 
 
+@policy_app.command("bundle")
+def policy_bundle(
+    out: Annotated[Path, typer.Option(help="the bundle to write (.tar.gz)")],
+    policy_dir: Annotated[Optional[Path], typer.Option(help="default: PROCTOR_POLICY_DIR")] = None,
+    key: Annotated[Optional[Path], typer.Option(
+        help="Ed25519 private key (PEM); default PROCTOR_POLICY_SIGNING_KEY, made if missing")]
+    = None,
+) -> None:
+    """Sign the policies into a bundle that workers verify before they use it."""
+    from audit.keys import load_or_create_signing_key, public_pem
+    from governance.bundles import build_bundle
+
+    settings = Settings()
+    signing = load_or_create_signing_key(key or settings.policy.signing_key)
+    try:
+        info = build_bundle(policy_dir or settings.policy.dir, out, signing)
+    except PolicyError as exc:
+        _fail(str(exc), 2)
+    public = out.with_suffix("").with_suffix(".pub.pem")
+    public.write_text(public_pem(signing.public_key()))
+    typer.echo(f"bundle {out}: id {info.id[:16]}, revision {info.revision[:16]}, "
+               f"{len(info.files)} files, key {info.key_id}; public key in {public}")
+
+
+@policy_app.command("verify-bundle")
+def policy_verify_bundle(
+    bundle: Path,
+    public_key: Annotated[Path, typer.Option(help="PEM of the trusted public key")],
+) -> None:
+    """Check a bundle as a worker would: exit 0 when it may be used, 1 with the reason."""
+    import tempfile
+
+    from audit.keys import load_public_key
+    from governance.bundles import BundleRefused, open_bundle
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            info, _ = open_bundle(bundle, load_public_key(public_key.read_bytes()), Path(tmp))
+    except (BundleRefused, OSError, ValueError) as exc:
+        _fail(f"refused: {exc}")
+    typer.echo(f"bundle OK: id {info.id[:16]}, revision {info.revision[:16]}, "
+               f"{len(info.files)} files, signed by {info.key_id}")
+
+
 @policy_app.command("shadow-report")
 def policy_shadow_report(
     since: Annotated[Optional[str], typer.Option(help="ISO time, e.g. 2026-11-24T09:00")] = None,

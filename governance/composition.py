@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from audit import Checkpoints, LedgerReader, LedgerWriter, open_engine
-from audit.keys import load_or_create_signing_key
+from audit.keys import load_or_create_signing_key, load_public_key
 from audit.redaction import Redactor, load_or_create_key
 from governance.approvals import ApprovalRequest, Approvals
+from governance.bundles import BundledPolicy
 from governance.gate import Gate
 from governance.identity import Identity
 from governance.notify import (
@@ -21,6 +22,7 @@ from governance.notify import (
     SmtpNotifier,
     WebhookNotifier,
 )
+from governance.policy import PolicyEngine
 from governance.policy_regorus import RegorusEngine
 from governance.settings import Settings
 from governance.waiting import PrefectPauseWaiter, resume_run_when_paused
@@ -40,7 +42,7 @@ class Governance:
     approvals: Approvals
     identity: Identity
     redactor: Redactor
-    policy: RegorusEngine
+    policy: PolicyEngine
     gate: Gate
 
 
@@ -64,7 +66,7 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
         patience = settings.approvals.resume_patience_s
         approvals.add_listener(lambda event, request: resume_run_when_paused(request, patience)
                                if event in RESOLVED else None)
-    policy = RegorusEngine(settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
+    policy = _policy(settings, writer)
     waiter = PrefectPauseWaiter(approvals, settings.approvals.poll_interval_s,
                                 suspend_after_s=settings.approvals.suspend_after_s)
     shadow = None
@@ -77,6 +79,19 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
                                                               request))
     return Governance(settings, engine, writer, reader, checkpoints, approvals, identity,
                       redactor, policy, gate)
+
+
+def _policy(settings: Settings, writer: LedgerWriter) -> PolicyEngine:
+    """The live policy: the signed bundle when one is configured, else the policy folder."""
+    config = settings.policy
+    if config.bundle is None:
+        return RegorusEngine(config.dir, timeout_ms=config.timeout_ms)
+    if config.trusted_key is None:
+        raise ValueError("PROCTOR_POLICY_BUNDLE needs PROCTOR_POLICY_TRUSTED_KEY (the PEM of "
+                         "the public key that signs bundles)")
+    trusted = load_public_key(config.trusted_key.read_bytes())
+    return BundledPolicy(config.bundle, trusted, config.bundle_workdir, writer,
+                         timeout_ms=config.timeout_ms)
 
 
 def _notifications(settings: Settings, identity: Identity) -> Notifications | None:

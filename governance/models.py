@@ -95,6 +95,8 @@ class Decision(BaseModel):
     reauthenticate: bool = Field(
         default=False, description="approvers confirm their password before approving")
     policy_revision: str = ""
+    policy_bundle: str | None = Field(
+        default=None, description="the signed bundle that decided (PROCTOR_POLICY_BUNDLE)")
 
     @model_validator(mode="after")
     def _approval_is_complete(self) -> Decision:

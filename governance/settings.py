@@ -55,6 +55,15 @@ class PolicySettings(BaseSettings):
     timeout_ms: float = Field(
         default=250, gt=0, description="an evaluation slower than this is a deny"
     )
+    bundle: Path | None = Field(
+        default=None, description="decide only with this signed policy bundle (.tar.gz from "
+        "`proctor policy bundle`), verified with `trusted_key`; `dir` is then not used")
+    trusted_key: Path | None = Field(
+        default=None, description="PEM of the Ed25519 public key that signs policy bundles")
+    bundle_workdir: Path = Field(default=ROOT / ".proctor" / "bundles",
+                                 description="where verified bundles are unpacked")
+    signing_key: Path = Field(default=ROOT / ".proctor" / "keys" / "policy-ed25519.pem",
+                              description="the key `proctor policy bundle` signs with")
     shadow_dir: Path | None = Field(
         default=None, description="a candidate policy folder evaluated beside the live one on "
         "every action; where it would decide otherwise, the difference is recorded "
