@@ -78,6 +78,10 @@ class SecretGuard(Protocol):
         longer holds any of `values`."""
         ...
 
+    def resume_tracing(self) -> bool:
+        """Record again if no page holds a secret any more (called after each submit)."""
+        ...
+
 
 @dataclass(frozen=True, init=False)
 class Field:
@@ -205,13 +209,17 @@ class Form:
         except PlaywrightError as exc:
             raise ApplicationError(f"clicking the submit button on {self.page.url} failed: "
                                    f"{_first_line(exc)}") from None
+        if self._guard is not None:
+            self._guard.resume_tracing()
 
 
 _TYPED = {"text", "password", "textarea", "number", "combobox"}
 # Indexes of the fields (by their marks) whose value is not what was typed.
 _MISMATCHED_JS = """(pairs) => pairs.flatMap(([i, selector, wanted]) => {
   const el = document.querySelector(selector);
-  return el && el.value === wanted ? [] : [i];
+  if (!el) return [i];
+  const value = el.matches('input, textarea, select') ? el.value : el.textContent;
+  return value === wanted ? [] : [i];
 })"""
 
 
@@ -388,13 +396,19 @@ def wait_until_visible(page: Page, selector: str, timeout_ms: float = DEFAULT_TI
 
 
 def _locate(page: Page, arg: dict[str, Any], timeout_ms: float) -> dict[str, Any]:
-    probe = {**arg, "mark": False}
-    try:
-        page.wait_for_function(ALL_PRESENT_JS, arg=probe, timeout=timeout_ms)
+    found = _evaluate(page, arg)
+    if _all_present(found):
+        return found
+    try:  # not all there yet: wait for the page to render them (checked every frame)
+        page.wait_for_function(ALL_PRESENT_JS, arg={**arg, "mark": False}, timeout=timeout_ms)
     except PlaywrightTimeout:
         pass  # report precisely what is missing below
     except PlaywrightError as exc:
         raise ApplicationError(f"could not read the page {page.url}: {_first_line(exc)}") from None
+    return _evaluate(page, arg)
+
+
+def _evaluate(page: Page, arg: dict[str, Any]) -> dict[str, Any]:
     try:
         found: dict[str, Any] = page.evaluate(LOCATE_JS, arg)
     except PlaywrightError as exc:
@@ -403,6 +417,11 @@ def _locate(page: Page, arg: dict[str, Any], timeout_ms: float) -> dict[str, Any
         raise FieldNotFound(f"no element {arg['within']!r} on {page.url} to look for the form in",
                             url=page.url)
     return found
+
+
+def _all_present(found: dict[str, Any]) -> bool:
+    return all(f["count"] > 0 for f in found["fields"]) and all(
+        b["count"] > 0 for b in found["buttons"])
 
 
 def _scope(within: str | None) -> str:

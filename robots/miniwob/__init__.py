@@ -9,7 +9,13 @@ an Action (`miniwob.<task>`) through the Gate.
 from __future__ import annotations
 
 from robots.miniwob.app_tasks import BookFlight, EmailInbox, UseAutocomplete
-from robots.miniwob.episode import EpisodeResult, episode_reward, run_episode, start_episode
+from robots.miniwob.episode import (
+    EpisodeResult,
+    episode_reward,
+    play_episode,
+    run_episode,
+    start_episode,
+)
 from robots.miniwob.form_tasks import (
     ChooseList,
     ClickCheckboxes,
@@ -37,4 +43,5 @@ ROBOTS: dict[str, type[TaskRobot]] = {robot.task: robot for robot in (
 )}
 
 __all__ = ["CONTEXT", "ROBOTS", "EpisodeResult", "MiniWoBMissing", "TaskRobot",
-           "episode_reward", "html_dir", "run_episode", "serve_tasks", "start_episode"]
+           "episode_reward", "html_dir", "play_episode", "run_episode", "serve_tasks",
+           "start_episode"]

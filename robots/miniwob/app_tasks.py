@@ -27,6 +27,9 @@ _MENU = "ul.ui-autocomplete li.ui-menu-item"
 
 def suggestions(page: Page, field: Locator, typed: str) -> list[str]:
     """Type `typed` into an autocomplete `field` and read the suggestions it offers."""
+    # Suggestion lists follow the pointer: one left resting where the list opens would make
+    # another item the active one by the time a click lands. Move it out of the way first.
+    page.mouse.move(0, 0)
     field.fill(typed)
     wait_until_visible(page, _MENU)
     return [t.strip() for t in page.locator(_MENU).filter(visible=True).all_inner_texts()]

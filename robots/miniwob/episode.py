@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from governance.errors import ApplicationError, RobotError
+from governance.errors import RobotError
 from robots.browser import BrowserPool
 from robots.transaction import Transaction
 
 if TYPE_CHECKING:
     from robots.miniwob.robot import TaskRobot
 
-_START = "(seed) => { Math.seedrandom(seed); core.startEpisodeReal(); }"
+_START = ("(seed) => { Math.seedrandom(seed); core.startEpisodeReal(); "
+          "return WOB_TASK_READY ? core.getUtterance() : null; }")
 _RESULT = ("() => ({done: WOB_DONE_GLOBAL, raw: WOB_RAW_REWARD_GLOBAL, "
            "reward: WOB_REWARD_GLOBAL, reason: WOB_REWARD_REASON})")
 
@@ -32,13 +33,15 @@ _RESULT = ("() => ({done: WOB_DONE_GLOBAL, raw: WOB_RAW_REWARD_GLOBAL, "
 @dataclass(frozen=True)
 class EpisodeResult:
     """How one episode went: the task's reward (None if it never ended), the Gate's outcome
-    status (or the error that stopped the robot), and the seconds it took end to end."""
+    status (or the error that stopped the robot), the seconds it took end to end (fresh context
+    and page load included) and the seconds the robot acted (instruction read to reward)."""
 
     task: str
     seed: int
     raw_reward: float | None
     status: str
     seconds: float
+    act_seconds: float
     error: str | None = None
 
     @property
@@ -47,39 +50,63 @@ class EpisodeResult:
 
 
 def start_episode(txn: Transaction, base_url: str, task: str, seed: int) -> str:
-    """Open `task`, seed and start an episode; return its instruction."""
-    txn.goto(f"{base_url}miniwob/{task}.html")
-    txn.page.evaluate(_START, seed)
-    txn.page.wait_for_function("WOB_TASK_READY")
-    return str(txn.page.evaluate("core.getUtterance()"))
+    """Seed and start an episode of `task` (loading its page unless the transaction's page
+    already shows it: MiniWoB resets a task in place); return the instruction."""
+    if not txn.page.url.endswith(f"/miniwob/{task}.html"):
+        txn.goto(f"{base_url}miniwob/{task}.html")
+    utterance = txn.page.evaluate(_START, seed)
+    if utterance is None:  # the task builds itself asynchronously: wait until it says ready
+        txn.page.wait_for_function("WOB_TASK_READY")
+        utterance = txn.page.evaluate("core.getUtterance()")
+    return str(utterance)
 
 
 def episode_reward(txn: Transaction, timeout_ms: float) -> float | None:
     """The raw reward once the task has ended the episode; None if it does not within
     `timeout_ms` (the robot's last step did not finish the task)."""
-    try:
-        txn.page.wait_for_function("WOB_DONE_GLOBAL", timeout=timeout_ms)
-    except PlaywrightTimeout:
-        return None
-    return float(txn.page.evaluate(_RESULT)["raw"])
+    result = txn.page.evaluate(_RESULT)
+    if not result["done"]:
+        try:
+            txn.page.wait_for_function("WOB_DONE_GLOBAL", timeout=timeout_ms)
+        except PlaywrightTimeout:
+            return None
+        result = txn.page.evaluate(_RESULT)
+    return float(result["raw"])
 
 
-def run_episode(pool: BrowserPool, base_url: str, robot: TaskRobot, seed: int, *,
-                done_timeout_ms: float = 2_000) -> EpisodeResult:
-    """One episode of `robot.task` with `seed`, in its own transaction (fresh context)."""
+def play_episode(txn: Transaction, base_url: str, robot: TaskRobot, seed: int, *,
+                 done_timeout_ms: float = 2_000) -> EpisodeResult:
+    """One episode of `robot.task` with `seed` on the transaction's page. A robot that stops
+    (a refused form, a timeout) gives an unsuccessful result naming the error; the
+    transaction is marked failed whenever the episode is not won, so its trace is kept."""
     started = time.perf_counter()
     key = f"miniwob:{robot.task}:{seed}:{uuid.uuid4().hex[:10]}"
     reward: float | None = None
     status, error = "error", None
+    acting = started
+    try:
+        utterance = start_episode(txn, base_url, robot.task, seed)
+        acting = time.perf_counter()
+        status = robot.run(txn, utterance, key).status
+        reward = episode_reward(txn, done_timeout_ms) if status != "denied" else None
+    except (RobotError, PlaywrightError) as exc:
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    ended = time.perf_counter()
+    if reward is None or reward <= 0:
+        txn.mark_failed(f"{robot.task} seed {seed}: reward {reward} after {status} {error or ''}")
+    return EpisodeResult(robot.task, seed, reward, status, ended - started, ended - acting,
+                         error)
+
+
+def run_episode(pool: BrowserPool, base_url: str, robot: TaskRobot, seed: int, *,
+                done_timeout_ms: float = 2_000) -> EpisodeResult:
+    """One episode as its own business transaction: a fresh context, the page loaded, played;
+    `seconds` counts all of it."""
+    started = time.perf_counter()
     try:
         with pool.transaction(f"miniwob {robot.task} seed {seed}") as txn:
-            utterance = start_episode(txn, base_url, robot.task, seed)
-            status = robot.run(txn, utterance, key).status
-            reward = episode_reward(txn, done_timeout_ms) if status != "denied" else None
-            if reward is None or reward <= 0:
-                txn.mark_failed(f"reward {reward} after {status}")
-    except RobotError as exc:
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-    except PlaywrightError as exc:  # pragma: no cover - translated by the pool already
-        raise ApplicationError(str(exc)) from exc
-    return EpisodeResult(robot.task, seed, reward, status, time.perf_counter() - started, error)
+            result = play_episode(txn, base_url, robot, seed, done_timeout_ms=done_timeout_ms)
+    except RobotError as exc:  # the context could not be opened or closed
+        return EpisodeResult(robot.task, seed, None, "error", time.perf_counter() - started,
+                             0.0, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+    return replace(result, seconds=time.perf_counter() - started)

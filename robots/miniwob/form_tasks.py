@@ -43,7 +43,10 @@ class LoginUserPopup(LoginUser):
         popup = txn.page.get_by_text("Exit to home page?")
         txn.page.add_locator_handler(popup, lambda: txn.page.locator("#popup").get_by_role(
             "button", name="Cancel").click())
-        return super().run(txn, utterance, key)
+        try:
+            return super().run(txn, utterance, key)
+        finally:
+            txn.page.remove_locator_handler(popup)
 
 
 class EnterPassword(TaskRobot):

@@ -1,0 +1,101 @@
+"""Staying logged in to a legacy app: log in through the Gate, and log in again whenever the app
+shows its login page instead of the one asked for (the session expired).
+
+    login = Login(app="acme", url=f"{base}/login", username="clerk",
+                  password=secrets.get("acme/password"), submit=("Log in", "Sign in"))
+    session = AppSession(login, gate, requested_by="alice", actor="robot:acme")
+    with pool.transaction("enter invoice 4711") as txn:
+        session.open(txn, f"{base}/invoices/new")   # logs in first if the app asks for it
+
+Logging in is a side effect like any other: an Action `<app>.login` (the password is a
+sensitive parameter, so the ledger keeps only a keyed hash of it), decided by policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from playwright.sync_api import Page
+from pydantic import SecretStr
+
+from governance.errors import ApplicationError, BusinessRuleError
+from governance.models import Action, Outcome
+from robots.forms import Field
+from robots.transaction import Submitter, Transaction
+
+
+def shows_password_field(page: Page) -> bool:
+    """The usual sign of a login page: a visible password field."""
+    return page.locator("input[type=password]").filter(visible=True).count() > 0
+
+
+@dataclass(frozen=True)
+class Login:
+    """How to log in to one app: where, with which labels and button, and how to recognise
+    that a page is the login page."""
+
+    app: str
+    url: str
+    username: str
+    password: SecretStr
+    submit: tuple[str, ...] = ("Log in", "Login", "Sign in")
+    username_label: Field = field(default_factory=lambda: Field("Username", "User name",
+                                                                "User", "Login"))
+    password_label: Field = field(default_factory=lambda: Field("Password", kind="password"))
+    is_login_page: Callable[[Page], bool] = shows_password_field
+
+
+class AppSession:
+    """Opens pages of an app, logging in (through the Gate) when the app asks for it."""
+
+    def __init__(self, login: Login, gate: Submitter, *, requested_by: str, actor: str,
+                 flow_run_id: str | None = None) -> None:
+        self.login = login
+        self._gate = gate
+        self._requested_by = requested_by
+        self._actor = actor
+        self._flow_run_id = flow_run_id
+        self.logins = 0
+
+    def open(self, txn: Transaction, url: str) -> None:
+        """Go to `url`; if the app answers with its login page, log in and go there again."""
+        txn.goto(url)
+        if not self.login.is_login_page(txn.page):
+            return
+        self.log_in(txn)
+        txn.goto(url)
+        if self.login.is_login_page(txn.page):
+            raise ApplicationError(f"{self.login.app} asks for a login again right after one "
+                                   f"succeeded, at {url}: the session is not being kept")
+
+    def log_in(self, txn: Transaction) -> Outcome:
+        """Log in now. A login the app refused (wrong password) or the policy denied is a
+        `BusinessRuleError`: trying again cannot help."""
+        login = self.login
+        if not login.is_login_page(txn.page):
+            txn.goto(login.url)
+        form = txn.form({login.username_label: login.username,
+                         login.password_label: login.password}, submit=login.submit)
+        action = Action(kind=f"{login.app}.login", target=login.app, actor=self._actor,
+                        requested_by=self._requested_by, flow_run_id=self._flow_run_id,
+                        step=f"login {login.username}",
+                        params={"username": login.username,
+                                "password": login.password.get_secret_value()},
+                        sensitive=frozenset({"password"}), context=form.facts())
+
+        def perform(a: Action) -> dict[str, str]:
+            form.fill()
+            with txn.page.expect_navigation():
+                form.submit()
+            txn.resume_tracing()
+            if login.is_login_page(txn.page):
+                raise BusinessRuleError(f"{login.app} refused the login of {login.username!r}")
+            return {"logged_in_as": login.username}
+
+        outcome = txn.submit(self._gate, action, perform)
+        if not outcome.done:
+            raise BusinessRuleError(f"login to {login.app} as {login.username!r} did not go "
+                                    f"through: {outcome.status} ({outcome.message})")
+        self.logins += 1
+        return outcome

@@ -1,0 +1,93 @@
+"""Logging in through the Gate, and again when the app's session expires mid-transaction."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
+from pydantic import SecretStr
+
+from governance.composition import Governance
+from governance.errors import BusinessRuleError
+from governance.settings import BrowserSettings
+from robots.browser import BrowserPool
+from robots.session import AppSession, Login
+
+pytestmark = pytest.mark.chromium
+PASSWORD = "Tr0ub4dor-3"
+LOGIN = """<!doctype html><form method=post action=/login><label>User name
+<input name=u></label><label>Password <input type=password name=p></label>
+<button>Sign in</button></form>"""
+
+
+class _App(BaseHTTPRequestHandler):
+    logins: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/login" or "session=ok" not in self.headers.get("Cookie", ""):
+            return self._send(200, LOGIN)
+        self._send(200, "<h1>Invoices</h1>")
+
+    def do_POST(self) -> None:  # noqa: N802
+        form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+        self.logins.append(form.get("u", ""))
+        self.send_response(303)
+        self.send_header("Location", "/invoices" if form.get("p") == PASSWORD else "/login")
+        if form.get("p") == PASSWORD:
+            self.send_header("Set-Cookie", "session=ok; Path=/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _send(self, status: int, html: str) -> None:
+        data = html.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def session(governance: Governance, app: str, password: str = PASSWORD) -> AppSession:
+    login = Login(app="acme", url=f"{app}/login", username="clerk",
+                  password=SecretStr(password), submit=("Sign in",))
+    return AppSession(login, governance.gate, requested_by="alice", actor="robot:test")
+
+
+def test_logs_in_when_asked_and_again_after_the_session_expired(
+        governance: Governance, app: str, tmp_path: Path) -> None:
+    _App.logins.clear()
+    robot = session(governance, app)
+    with BrowserPool(BrowserSettings(), trace_dir=tmp_path) as pool, \
+            pool.transaction("invoices") as txn:
+        robot.open(txn, f"{app}/invoices")
+        assert txn.page.locator("h1").inner_text() == "Invoices"
+        robot.open(txn, f"{app}/invoices")  # still logged in: no second login
+        txn.context.clear_cookies()  # the app forgets the session
+        robot.open(txn, f"{app}/invoices")
+        assert txn.page.locator("h1").inner_text() == "Invoices"
+    assert robot.logins == 2 and _App.logins == ["clerk", "clerk"]
+    logins = [e for e in governance.reader.query(action_kind="acme.login")
+              if e.kind == "action.succeeded"]
+    assert len(logins) == 2
+    assert all(PASSWORD not in str(e.data()) for e in governance.reader.query())
+
+
+def test_a_refused_login_is_a_business_error(governance: Governance, app: str) -> None:
+    with BrowserPool(BrowserSettings()) as pool, pool.transaction("bad password") as txn, \
+            pytest.raises(BusinessRuleError, match="did not go through: failed"):
+        session(governance, app, password="wrong").open(txn, f"{app}/invoices")
