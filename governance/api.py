@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import text
 
 from audit import LedgerEntry
 from governance import access
@@ -188,7 +189,25 @@ def router(governance: Governance) -> APIRouter:
 
     @api.get("/health")
     def health() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @api.get("/ready")
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and the policy loads (503 and why otherwise)."""
+        checks: dict[str, str] = {}
+        try:
+            with governance.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means: not ready, and say why
+            checks["database"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        probe = governance.policy.decide({"action": {}, "context": {}})
+        broken = [r for r in probe.reasons if r.startswith(("policy_", "no_verified"))]
+        checks["policy"] = broken[0] if broken else "ok"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
+                            status_code=200 if ok else 503)
 
     # --- the review queue ------------------------------------------------------------------
 

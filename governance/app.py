@@ -21,10 +21,12 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from governance import api, web
 from governance.composition import Governance
+from governance.metrics import LedgerMetrics
 from governance.websessions import WebSessions
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,13 @@ def create_app(governance: Governance, *, sweep: bool = True) -> FastAPI:
         return HTMLResponse(f"<!doctype html><title>{exc.status_code}</title>"
                             f"<p>{_escape(str(exc.detail))}</p><p><a href='/queue'>Queue</a></p>",
                             status_code=exc.status_code)
+
+    metrics = LedgerMetrics(governance.reader, governance.engine)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        """Prometheus text format; counts and ages only, nothing secret (see governance.metrics)."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(api.router(governance))
     app.include_router(web.router(governance, sessions))
