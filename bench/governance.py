@@ -1,6 +1,7 @@
 """Governance benchmarks, side by side in one run:
 
-- policy decisions per second through `RegorusEngine` beside raw regorus on the same input;
+- policy decisions per second through `RegorusEngine` beside raw regorus on the same input, and
+  through the HTTP policy endpoint (OPA's Data API, `proctor policy serve`) with `OpaEngine`;
 - the Gate's own cost per action (policy + 4 durable ledger appends) with a no-op effect;
 - the same robot step (enter an invoice in Acme Payables with real Chromium) ungoverned and
   governed, alternating, and the ratio between them.
@@ -23,9 +24,13 @@ import regorus
 from bench.common import best_of, report
 from demo.acme import AcmeConfig
 from demo.acme.server import serve
+from governance.app import running
 from governance.composition import build
 from governance.models import Action
 from governance.policy import policy_files
+from governance.policy_opa import OpaEngine
+from governance.policy_regorus import RegorusEngine
+from governance.policy_server import create_policy_app
 from governance.settings import AcmeSettings, BrowserSettings, LedgerSettings, Settings
 from robots.acme import AcmePayablesRobot
 from robots.browser import launch, transaction_context
@@ -51,9 +56,17 @@ def decisions(settings: Settings, n: int) -> list[dict[str, Any]]:
 
     proctor_s = best_of(3, lambda: [engine.decide(INPUT) for _ in range(n)])
     raw_s = best_of(3, raw_eval)
+    with running(create_policy_app(RegorusEngine(settings.policy.dir))) as url:
+        remote = OpaEngine(url, timeout_ms=5000)
+        assert remote.decide(INPUT).outcome == engine.decide(INPUT).outcome
+        http_n = max(1, n // 4)
+        http_s = best_of(3, lambda: [remote.decide(INPUT) for _ in range(http_n)])
     return [{"measure": "policy decisions/s (RegorusEngine)", "value": n / proctor_s},
             {"measure": "policy decisions/s (raw regorus)", "value": n / raw_s},
-            {"measure": "RegorusEngine / raw", "value": raw_s / proctor_s}]
+            {"measure": "RegorusEngine / raw", "value": raw_s / proctor_s},
+            {"measure": "policy decisions/s over HTTP (OPA Data API, one client)",
+             "value": http_n / http_s},
+            {"measure": "HTTP / in process", "value": (http_n / http_s) / (n / proctor_s)}]
 
 
 def gate_cost(settings: Settings, n: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -115,21 +116,27 @@ def serving(governance: Governance, host: str = "127.0.0.1", port: int = 0,
             *, sweep: bool = True) -> Iterator[str]:
     """Run the review service in a background thread; yields its base URL (port 0: any free
     port). For tests, benchmarks and the demo; `proctor serve` runs it in the foreground."""
+    with running(create_app(governance, sweep=sweep), host, port) as url:
+        yield url
+
+
+@contextmanager
+def running(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve any ASGI `app` with uvicorn in a background thread; yields its base URL."""
     import uvicorn
 
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    server = uvicorn.Server(uvicorn.Config(create_app(governance, sweep=sweep),
-                                          log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     # The caller's context (e.g. Prefect's temporary settings) goes with the service's thread.
     context = contextvars.copy_context()
     thread = threading.Thread(target=context.run, args=(server.run,), kwargs={"sockets": [sock]},
-                              daemon=True, name="review-service")
+                              daemon=True, name="asgi-server")
     thread.start()
     while not server.started:
         if not thread.is_alive():
-            raise RuntimeError(f"the review service did not start on {host}:{port}")
+            raise RuntimeError(f"the server did not start on {host}:{port}")
         time.sleep(0.02)
     try:
         yield f"http://{host}:{sock.getsockname()[1]}"

@@ -89,6 +89,23 @@ def policy_test(
         raise typer.Exit(1)
 
 
+@policy_app.command("serve")
+def policy_serve(
+    host: str = "127.0.0.1",
+    port: int = 8181,
+    policy_dir: Annotated[Optional[Path], typer.Option(help="default: PROCTOR_POLICY_DIR")] = None,
+) -> None:
+    """Serve the policy over OPA's Data API (regorus inside); workers point
+    PROCTOR_POLICY_OPA_URL at it, or at a real OPA server."""
+    import uvicorn
+
+    from governance.policy_server import create_policy_app
+
+    settings = Settings()
+    engine = RegorusEngine(policy_dir or settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
+    uvicorn.run(create_policy_app(engine), host=host, port=port, log_level="warning")
+
+
 @policy_app.command("bundle")
 def policy_bundle(
     out: Annotated[Path, typer.Option(help="the bundle to write (.tar.gz)")],

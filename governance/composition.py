@@ -23,6 +23,7 @@ from governance.notify import (
     WebhookNotifier,
 )
 from governance.policy import PolicyEngine
+from governance.policy_opa import OpaEngine
 from governance.policy_regorus import RegorusEngine
 from governance.settings import Settings
 from governance.waiting import PrefectPauseWaiter, resume_run_when_paused
@@ -82,8 +83,11 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
 
 
 def _policy(settings: Settings, writer: LedgerWriter) -> PolicyEngine:
-    """The live policy: the signed bundle when one is configured, else the policy folder."""
+    """The live policy: an OPA server when one is named, else the signed bundle when one is
+    configured, else the policy folder, evaluated in process."""
     config = settings.policy
+    if config.opa_url:
+        return OpaEngine(config.opa_url, timeout_ms=config.timeout_ms)
     if config.bundle is None:
         return RegorusEngine(config.dir, timeout_ms=config.timeout_ms)
     if config.trusted_key is None:

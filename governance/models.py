@@ -95,6 +95,8 @@ class Decision(BaseModel):
     reauthenticate: bool = Field(
         default=False, description="approvers confirm their password before approving")
     policy_revision: str = ""
+    decision_id: str | None = Field(
+        default=None, description="the OPA server's id for this decision (its decision log)")
     policy_bundle: str | None = Field(
         default=None, description="the signed bundle that decided (PROCTOR_POLICY_BUNDLE)")
 

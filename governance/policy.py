@@ -9,6 +9,8 @@ import hashlib
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from governance.models import Decision
 
 DATA_FILE = "data.json"
@@ -45,3 +47,14 @@ def policy_revision(policy_dir: Path) -> str:
         digest.update(path.relative_to(policy_dir).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def decision_from(raw: Any, revision: str, entrypoint: str, **extra: Any) -> Decision:
+    """The `Decision` in an engine's raw answer; a missing or malformed answer is a deny."""
+    if not isinstance(raw, dict):
+        return Decision.deny(f"policy_undefined: {entrypoint} gave {raw!r}", revision)
+    try:
+        return Decision.model_validate({**raw, "policy_revision": revision, **extra})
+    except ValidationError as exc:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return Decision.deny(f"policy_output_invalid: {problem}", revision)

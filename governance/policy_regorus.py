@@ -19,11 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import regorus
-from pydantic import ValidationError
 
 from governance.errors import PolicyError
 from governance.models import Decision
-from governance.policy import data_files, policy_files, policy_revision, test_files
+from governance.policy import (
+    data_files,
+    decision_from,
+    policy_files,
+    policy_revision,
+    test_files,
+)
 
 ENTRYPOINT = "data.proctor.decision"
 _TEST_RULE = re.compile(r"^\s*(test_[A-Za-z0-9_]+)\b", re.MULTILINE)
@@ -50,29 +55,27 @@ class RegorusEngine:
         return self._revision
 
     def decide(self, policy_input: dict[str, Any]) -> Decision:
+        try:
+            raw = self.evaluate(policy_input)
+        except PolicyError as exc:
+            return Decision.deny(str(exc), self._revision)
+        return decision_from(raw, self._revision, self.entrypoint)
+
+    def evaluate(self, policy_input: dict[str, Any]) -> Any:
+        """The entrypoint's raw value for `policy_input` (None when undefined); raises
+        `PolicyError` naming the problem (not loaded, failed, too slow)."""
         if self._load_error is not None:
-            return Decision.deny(f"policy_load_error: {self._load_error}", self._revision)
+            raise PolicyError(f"policy_load_error: {self._load_error}")
         limit_s = self.timeout_ms / 1000
         try:
             raw, elapsed_s = self._worker.evaluate(policy_input).result(limit_s)
         except FutureTimeout:
             elapsed_s = float("inf")
         except PolicyError as exc:
-            return Decision.deny(f"policy_error: {exc}", self._revision)
+            raise PolicyError(f"policy_error: {exc}") from None
         if elapsed_s > limit_s:
-            return Decision.deny(f"policy_timeout: no answer within {self.timeout_ms} ms",
-                                 self._revision)
-        return self._to_decision(raw)
-
-    def _to_decision(self, raw: Any) -> Decision:
-        if not isinstance(raw, dict):
-            reason = f"policy_undefined: {self.entrypoint} gave {raw!r}"
-            return Decision.deny(reason, self._revision)
-        try:
-            return Decision.model_validate({**raw, "policy_revision": self._revision})
-        except ValidationError as exc:
-            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            return Decision.deny(f"policy_output_invalid: {problem}", self._revision)
+            raise PolicyError(f"policy_timeout: no answer within {self.timeout_ms} ms")
+        return raw
 
 
 class _EngineThread(threading.Thread):

@@ -55,6 +55,9 @@ class PolicySettings(BaseSettings):
     timeout_ms: float = Field(
         default=250, gt=0, description="an evaluation slower than this is a deny"
     )
+    opa_url: str | None = Field(
+        default=None, description="decide by asking this OPA server (or `proctor policy "
+        "serve`) instead of evaluating in process, e.g. http://127.0.0.1:8181")
     bundle: Path | None = Field(
         default=None, description="decide only with this signed policy bundle (.tar.gz from "
         "`proctor policy bundle`), verified with `trusted_key`; `dir` is then not used")
