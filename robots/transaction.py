@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from playwright.sync_api import BrowserContext, Locator, Page, Response
+from playwright.sync_api import BrowserContext, Page, Response
 from playwright.sync_api import Error as PlaywrightError
 
 from governance.errors import ApplicationError
@@ -120,10 +120,6 @@ class Transaction:
         """Keep this transaction's trace: it went wrong even though nothing was raised."""
         self.failed = True
         self.failure = self.failure or reason
-
-    def mask(self) -> list[Locator]:
-        """Locators for every password field: pass to screenshots as `mask=`."""
-        return [self.page.locator("input[type=password]")]
 
     # --- secrets and tracing ------------------------------------------------------------------
 

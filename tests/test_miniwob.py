@@ -3,6 +3,7 @@ denied submit leaves the page untouched, and passwords reach the page but not th
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from robots.browser import BrowserPool
 from robots.miniwob import CONTEXT, ROBOTS, run_episode, serve_tasks, start_episode
 from tests.conftest import add_people
 
-pytestmark = pytest.mark.chromium
+pytestmark = [
+    pytest.mark.chromium,
+    pytest.mark.skipif(importlib.util.find_spec("miniwob") is None,
+                       reason="MiniWoB++ not installed: pip install --no-deps miniwob"),
+]
 SEEDS = (11, 12)
 
 
