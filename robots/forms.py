@@ -180,7 +180,7 @@ class Form:
     def facts(self) -> dict[str, Any]:
         """What the policy may know about the form: where it is and which fields it has."""
         return {"page_url": self.url, "form_resolved": True,
-                "fields": {f.field.describe(): f.kind for f in self.fields}}
+                "fields": {f.field.label or f.kind: f.kind for f in self.fields}}
 
     def fill(self, *, verify: bool = True) -> None:
         """Fill every field: plain ones first, then secrets inside the guard's window.

@@ -59,13 +59,19 @@ SIMPLE = """<!doctype html><form method=post action=/save><label>Invoice number
 SLOW = """<!doctype html><div id=app>Loading...</div><script>
 fetch('/fragment').then((r) => r.text()).then((html) => {
   document.getElementById('app').innerHTML = html; });</script>"""
+# Controls made of ARIA roles rather than inputs, and a field known only by its kind.
+ARIA = """<!doctype html><div role=textbox contenteditable aria-label="Comment"
+style="min-height:1em;border:1px solid"></div><span id=lbl>Subscribe</span>
+<div role=checkbox aria-checked=false aria-labelledby=lbl tabindex=0 style="width:1em;height:1em"
+onclick="this.setAttribute('aria-checked', this.getAttribute('aria-checked') !== 'true')"></div>
+<input type=date>"""
 FRAGMENT_READY = threading.Event()
 FLAKY_HITS: list[str] = []
 
 
 class _App(BaseHTTPRequestHandler):
     pages = {"/classic": CLASSIC, "/drifted": DRIFTED, "/missing": MISSING,
-             "/ambiguous": AMBIGUOUS, "/slow": SLOW}
+             "/ambiguous": AMBIGUOUS, "/slow": SLOW, "/aria": ARIA}
     saved: list[dict[str, str]] = []
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
@@ -148,6 +154,22 @@ def test_one_description_fills_every_layout(pool: BrowserPool, app: str, layout:
     assert _App.saved == [{"vendor": "i", "number": "INV-4711", "amount": "120.50",
                            "due": "2026-12-01", "urgent": "yes", "pay": "bank",
                            "notes": "two pallets"}]
+
+
+def test_aria_controls_and_a_field_known_by_its_kind(pool: BrowserPool, app: str) -> None:
+    with pool.transaction("aria") as txn:
+        txn.goto(f"{app}/aria")
+        form = txn.form({"Comment": "late delivery", "Subscribe": True,
+                         Field(kind="date"): date(2026, 3, 4)})
+        assert [f.kind for f in form] == ["text", "checkbox", "date"]
+        form.fill()
+        page = txn.page
+        assert page.get_by_role("textbox", name="Comment").inner_text() == "late delivery"
+        assert page.get_by_role("checkbox", name="Subscribe").get_attribute("aria-checked") == \
+            "true"
+        assert page.locator("input[type=date]").input_value() == "2026-03-04"
+        assert form.facts()["fields"] == {"Comment": "text", "Subscribe": "checkbox",
+                                          "date": "date"}
 
 
 def test_missing_label_stops_with_label_and_page_and_fills_nothing(
