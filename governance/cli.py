@@ -629,6 +629,46 @@ def users_delegate(
     typer.echo(f"delegation {row.id}: {delegate} votes for {delegator} until {end.isoformat()}")
 
 
+@app.command("up")
+def stack_up(
+    workers: Annotated[int, typer.Option(min=0, help="process workers to start")] = 2,
+    prefect_port: int = 4200,
+    review_port: int = 8700,
+    prefect_database: Annotated[Optional[str], typer.Option(
+        help="Prefect's database, e.g. postgresql+asyncpg://user@host:5432/prefect "
+             "(default: SQLite in the state folder)")] = None,
+    state_dir: Annotated[Optional[Path], typer.Option(help="default: .proctor/up")] = None,
+) -> None:
+    """Start a Prefect server, the review service and N workers of the proctor-process pool."""
+    from governance.stack import StackError, up
+
+    folder = state_dir or Path(__file__).resolve().parent.parent / ".proctor" / "up"
+    try:
+        stack = up(folder, workers=workers, prefect_port=prefect_port, review_port=review_port,
+                   prefect_database=prefect_database)
+    except StackError as exc:
+        _fail(str(exc))
+    typer.echo(f"Prefect API     {stack.prefect_api}  (UI: {stack.prefect_api[:-4]})\n"
+               f"review service  {stack.review_url}/queue  (metrics: {stack.review_url}/metrics)\n"
+               f"workers         {workers} in work pool 'proctor-process'\n"
+               f"logs and state  {folder}\n\n"
+               f"export PREFECT_API_URL={stack.prefect_api}\n"
+               f"PROCTOR_HOME=$PWD prefect deploy --all     # the flows of prefect.yaml\n"
+               f"proctor down                              # stop everything")
+
+
+@app.command("down")
+def stack_down(
+    state_dir: Annotated[Optional[Path], typer.Option(help="default: .proctor/up")] = None,
+) -> None:
+    """Stop what `proctor up` started."""
+    from governance.stack import down
+
+    folder = state_dir or Path(__file__).resolve().parent.parent / ".proctor" / "up"
+    stopped = down(folder)
+    typer.echo(f"stopped: {', '.join(stopped)}" if stopped else f"nothing running from {folder}")
+
+
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8700) -> None:
     """Run the review service: web UI at /queue, REST API (OpenAPI at /api/openapi.json)."""

@@ -1,0 +1,157 @@
+"""`proctor up` / `proctor down`: what a team needs on one machine, as background processes.
+
+- a Prefect server (SQLite under the state folder, or PostgreSQL when given a URL),
+- the review service (`proctor serve`: review UI, REST API, /metrics),
+- N Prefect workers of the process work pool that `prefect.yaml` deploys to.
+
+Each runs in its own process group; `state.json` in the state folder names them, their logs
+and the URLs, so `proctor down` stops exactly what `up` started. On several machines, run the
+Prefect server and the review service once, and on every other machine only workers
+(`prefect worker start --pool proctor-process`) with the same `PREFECT_API_URL` and
+`PROCTOR_LEDGER_URL` (see the README's "Scaling out").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+POOL = "proctor-process"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class StackError(RuntimeError):
+    """A part of the stack did not come up (the message names its log) or state is wrong."""
+
+
+@dataclass
+class Stack:
+    state_dir: str
+    prefect_api: str
+    review_url: str
+    pids: dict[str, int] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state_file(self) -> Path:
+        return Path(self.state_dir) / "state.json"
+
+    def save(self) -> None:
+        self.state_file.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, state_dir: Path) -> Stack | None:
+        path = state_dir / "state.json"
+        return cls(**json.loads(path.read_text())) if path.exists() else None
+
+
+def up(state_dir: Path, *, workers: int = 2, prefect_port: int = 4200, review_port: int = 8700,
+       prefect_database: str | None = None, env: dict[str, str] | None = None,
+       timeout_s: float = 120) -> Stack:
+    """Start the stack; returns what was started (also written to `state_dir/state.json`)."""
+    if workers < 0:
+        raise StackError("--workers must be 0 or more")
+    running = Stack.load(state_dir)
+    if running is not None and any(_alive(pid) for pid in running.pids.values()):
+        raise StackError(f"a stack from {state_dir} is already up; `proctor down` first")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    base = {**os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_HOME": str(state_dir / "prefect")}
+    api = f"http://127.0.0.1:{prefect_port}/api"
+    stack = Stack(str(state_dir), api, f"http://127.0.0.1:{review_port}")
+    try:
+        server_env = dict(base)
+        if prefect_database:
+            server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_database
+        _start(stack, "prefect-server", [sys.executable, "-m", "prefect", "server", "start",
+                                          "--host", "127.0.0.1", "--port", str(prefect_port)],
+               server_env)
+        _wait(f"{api}/health", timeout_s, stack, "prefect-server")
+        base["PREFECT_API_URL"] = api
+        _start(stack, "review", [sys.executable, "-m", "governance.cli", "serve", "--port",
+                                 str(review_port)],
+               {**base, "PROCTOR_REVIEW_BASE_URL": stack.review_url})
+        _wait(f"{stack.review_url}/api/ready", timeout_s, stack, "review")
+        for n in range(1, workers + 1):
+            _start(stack, f"worker-{n}", [sys.executable, "-m", "prefect", "worker", "start",
+                                          "--pool", POOL, "--type", "process",
+                                          "--name", f"proctor-worker-{n}"], base)
+    except BaseException:
+        down(state_dir, stack)
+        raise
+    return stack
+
+
+def down(state_dir: Path, stack: Stack | None = None) -> list[str]:
+    """Stop what `up` started (workers first, the Prefect server last); the names stopped."""
+    stack = stack or Stack.load(state_dir)
+    if stack is None:
+        return []
+    stopped = []
+    for name in sorted(stack.pids, key=lambda n: (n == "prefect-server", n == "review", n)):
+        if _stop(stack.pids[name]):
+            stopped.append(name)
+    stack.state_file.unlink(missing_ok=True)
+    return stopped
+
+
+def _start(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> None:
+    log = Path(stack.state_dir) / f"{name}.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   cwd=ROOT, start_new_session=True)
+    stack.pids[name], stack.logs[name] = process.pid, str(log)
+    stack.save()
+
+
+def _wait(url: str, timeout_s: float, stack: Stack, name: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if not _alive(stack.pids[name]):
+                break
+            time.sleep(0.3)
+    tail = Path(stack.logs[name]).read_text(errors="replace")[-1500:]
+    raise StackError(f"{name} did not answer at {url}; its log {stack.logs[name]} ends:\n{tail}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(ChildProcessError):  # reap it if it is our exited child
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _stop(pid: int, timeout_s: float = 20) -> bool:
+    if not _alive(pid):
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+    return True
