@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.limits import app_slot
 from governance.composition import build
 from governance.errors import ApplicationError
 from governance.settings import Settings
@@ -38,8 +39,10 @@ def _retry_system_errors(task, task_run, state) -> bool:  # type: ignore[no-unty
     retry_condition_fn=_retry_system_errors,
 )
 def enter_invoice(robot: AcmePayablesRobot, row: InvoiceRow) -> TransactionResult:
-    """One business transaction: this invoice row, from login to payment release."""
-    result = robot.enter_invoice(row)
+    """One business transaction: this invoice row, from login to payment release, holding one
+    of the app's session slots (see flows.limits)."""
+    with app_slot(robot.target):
+        result = robot.enter_invoice(row)
     get_run_logger().info("row %s %s: %s", row.row, row.invoice_number, result.status)
     return result
 

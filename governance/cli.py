@@ -638,14 +638,23 @@ def stack_up(
         help="Prefect's database, e.g. postgresql+asyncpg://user@host:5432/prefect "
              "(default: SQLite in the state folder)")] = None,
     state_dir: Annotated[Optional[Path], typer.Option(help="default: .proctor/up")] = None,
+    app_limit: Annotated[Optional[list[str]], typer.Option(
+        help="TARGET=N: at most N sessions at once against that application, e.g. "
+             "acme-payables=2")] = None,
 ) -> None:
     """Start a Prefect server, the review service and N workers of the proctor-process pool."""
     from governance.stack import StackError, up
 
+    limits: dict[str, int] = {}
+    for item in app_limit or []:
+        target, _, number = item.partition("=")
+        if not target or not number.isdigit():
+            _fail(f"--app-limit {item!r}: write TARGET=N, e.g. acme-payables=2", 2)
+        limits[target] = int(number)
     folder = state_dir or Path(__file__).resolve().parent.parent / ".proctor" / "up"
     try:
         stack = up(folder, workers=workers, prefect_port=prefect_port, review_port=review_port,
-                   prefect_database=prefect_database)
+                   prefect_database=prefect_database, app_limits=limits)
     except StackError as exc:
         _fail(str(exc))
     typer.echo(f"Prefect API     {stack.prefect_api}  (UI: {stack.prefect_api[:-4]})\n"

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,8 +55,8 @@ class Stack:
 
 
 def up(state_dir: Path, *, workers: int = 2, prefect_port: int = 4200, review_port: int = 8700,
-       prefect_database: str | None = None, env: dict[str, str] | None = None,
-       timeout_s: float = 120) -> Stack:
+       prefect_database: str | None = None, app_limits: dict[str, int] | None = None,
+       env: dict[str, str] | None = None, timeout_s: float = 120) -> Stack:
     """Start the stack; returns what was started (also written to `state_dir/state.json`)."""
     if workers < 0:
         raise StackError("--workers must be 0 or more")
@@ -76,6 +77,8 @@ def up(state_dir: Path, *, workers: int = 2, prefect_port: int = 4200, review_po
                server_env)
         _wait(f"{api}/health", timeout_s, stack, "prefect-server")
         base["PREFECT_API_URL"] = api
+        for target, limit in (app_limits or {}).items():
+            set_app_limit(api, target, limit)
         _start(stack, "review", [sys.executable, "-m", "governance.cli", "serve", "--port",
                                  str(review_port)],
                {**base, "PROCTOR_REVIEW_BASE_URL": stack.review_url})
@@ -88,6 +91,25 @@ def up(state_dir: Path, *, workers: int = 2, prefect_port: int = 4200, review_po
         down(state_dir, stack)
         raise
     return stack
+
+
+def set_app_limit(api: str, target: str, limit: int) -> None:
+    """Create or change the global concurrency limit `app-<target>` (sessions per app)."""
+    if limit < 1:
+        raise StackError(f"the session limit for {target} must be at least 1, not {limit}")
+    body = json.dumps({"name": f"app-{target}", "limit": limit, "active": True}).encode()
+    request = urllib.request.Request(f"{api}/v2/concurrency_limits/", data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except urllib.error.HTTPError as exc:
+        if exc.code != 409:  # 409: it exists; change its limit
+            raise StackError(f"could not set the limit for {target}: HTTP {exc.code}") from exc
+        update = urllib.request.Request(f"{api}/v2/concurrency_limits/app-{target}",
+                                        data=json.dumps({"limit": limit}).encode(),
+                                        headers={"Content-Type": "application/json"},
+                                        method="PATCH")
+        urllib.request.urlopen(update, timeout=10).close()
 
 
 def down(state_dir: Path, stack: Stack | None = None) -> list[str]:
