@@ -19,6 +19,7 @@ import logging
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,7 +69,7 @@ class Transaction:
         self._parts: list[Path] = []
         self._tracing = False
         self._held: set[str] = set()
-        self._stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{_slug(name)}"
+        self._stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}-{_slug(name)}"
 
     @classmethod
     def open(cls, name: str, context: BrowserContext, *, trace_dir: Path | None,
