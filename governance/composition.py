@@ -26,6 +26,7 @@ from governance.policy import PolicyEngine
 from governance.policy_opa import OpaEngine
 from governance.policy_regorus import RegorusEngine
 from governance.settings import Settings
+from governance.tracing import configure_tracing
 from governance.waiting import PrefectPauseWaiter, resume_run_when_paused
 
 RESOLVED = ("approved", "rejected", "expired")
@@ -53,6 +54,7 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     With `resume_runs`, resolving a request resumes the paused flow run waiting on it.
     """
     settings = settings or Settings()
+    configure_tracing(settings.tracing_exporter)
     _ensure_sqlite_folder(settings.ledger.url)
     engine = open_engine(settings.ledger.url, busy_timeout_ms=settings.ledger.busy_timeout_ms)
     checkpoints = Checkpoints(engine, load_or_create_signing_key(settings.ledger.signing_key),

@@ -28,6 +28,7 @@ from governance.approvals import Approvals
 from governance.errors import ApprovalError, BusinessRuleError
 from governance.models import Action, Decision, Outcome, OutcomeStatus
 from governance.policy import PolicyEngine
+from governance.tracing import current_trace_id, tracer
 from governance.waiting import ApprovalWaiter
 
 Effect = Callable[[Action], dict[str, Any]]
@@ -72,6 +73,16 @@ class Gate:
         `perform` gets the action to carry out: the one proposed, or the one an approver
         edited (after policy has decided on it again).
         """
+        with tracer.start_as_current_span("proctor.action", attributes={
+                "proctor.action.kind": action.kind, "proctor.action.id": action.id,
+                "proctor.action.target": action.target,
+                "proctor.action.idempotency_key": action.idempotency_key or ""}) as span:
+            outcome = self._submit(action, perform, reconcile, preview, harmless)
+            span.set_attribute("proctor.outcome", outcome.status)
+            return outcome
+
+    def _submit(self, action: Action, perform: Effect, reconcile: Lookup | None,
+                preview: Preview | None, harmless: bool) -> Outcome:
         if self.plan:
             return self._plan(action, perform, harmless)
         replay = self._replay(action, reconcile)
@@ -107,11 +118,15 @@ class Gate:
 
     def _decide(self, action: Action) -> Decision:
         """The policy's decision; an engine that raises instead of answering denies."""
-        try:
-            return self.policy.decide(action.policy_input())
-        except Exception as exc:
-            return Decision.deny(f"policy_error: {type(exc).__name__}: {exc}",
-                                 getattr(self.policy, "revision", ""))
+        with tracer.start_as_current_span("proctor.policy.decide") as span:
+            try:
+                decision = self.policy.decide(action.policy_input())
+            except Exception as exc:
+                decision = Decision.deny(f"policy_error: {type(exc).__name__}: {exc}",
+                                         getattr(self.policy, "revision", ""))
+            span.set_attribute("proctor.decision", decision.outcome)
+            span.set_attribute("proctor.policy_revision", decision.policy_revision)
+            return decision
 
     def _plan(self, action: Action, perform: Effect, harmless: bool) -> Outcome:
         """What a real run would need for `action`; nothing recorded, nothing done (except a
@@ -181,7 +196,10 @@ class Gate:
         """Wait for people; (refusal or None, request id, the action to run, its decision)."""
         for _ in range(MAX_EDIT_ROUNDS):
             request = self._approvals.open(action, decision, evidence)
-            self._waiter.wait(request)
+            with tracer.start_as_current_span("proctor.approval.wait", attributes={
+                    "proctor.approval.id": request.id,
+                    "proctor.approval.group": request.approver_group}):
+                self._waiter.wait(request)
             request = self._approvals.expire_if_due(request.id)  # the store decides, not the waker
             if request.status in ("rejected", "expired"):
                 status: OutcomeStatus = "rejected" if request.status == "rejected" else "expired"
@@ -218,7 +236,9 @@ class Gate:
                  approval_id: str | None) -> Outcome:
         self._record(action, "action.started", {"approval_id": approval_id})
         try:
-            result = perform(action)
+            with tracer.start_as_current_span("proctor.robot.perform",
+                                              attributes={"proctor.action.kind": action.kind}):
+                result = perform(action)
         except BusinessRuleError as exc:
             self._record(action, "action.failed", {"error": str(exc), "business": True,
                                                    "evidence": exc.evidence})
@@ -238,8 +258,10 @@ class Gate:
     @staticmethod
     def _event(action: Action, kind: str, payload: dict[str, Any],
                actor: str | None = None) -> Event:
+        trace_id = current_trace_id()
         return Event(kind, actor or action.actor,
-                     payload={"requested_by": action.requested_by, **payload},
+                     payload={"requested_by": action.requested_by, **payload,
+                              **({"trace_id": trace_id} if trace_id else {})},
                      flow_run_id=action.flow_run_id, action_id=action.id,
                      action_kind=action.kind, idempotency_key=action.idempotency_key,
                      sensitive=action.sensitive)

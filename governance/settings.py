@@ -156,6 +156,9 @@ class Settings(BaseSettings):
         default_factory=getpass.getuser,
         description="who is acting: the requester of a flow run, the approver in the CLI",
     )
+    tracing_exporter: str = Field(
+        default="none", description="OpenTelemetry spans: none, console or otlp (standard "
+        "OTEL_EXPORTER_OTLP_* variables say where)")
     plan: bool = Field(
         default=False, description="plan mode: ask the policy what a run would need, record "
         "and change nothing (`proctor run FLOW --plan`)")
