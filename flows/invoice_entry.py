@@ -22,7 +22,7 @@ from governance.settings import Settings
 from robots.acme import AcmePayablesRobot, TransactionResult
 from robots.browser import launch
 from robots.evidence import EvidenceStore
-from robots.invoices import InvoiceRow, read_invoices
+from robots.invoices import InvoiceRow, read_invoices, write_results
 
 
 def _retry_system_errors(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -85,5 +85,8 @@ def invoice_entry(workbook: str, requested_by: str | None = None) -> dict[str, A
         )
         results = [enter_invoice(robot, row) for row in rows]
     summary = summarize(results, governance.reader.verify().describe())
+    if not settings.plan:  # the business gets a workbook back: each row's outcome
+        out = Path(workbook).with_suffix(".results.xlsx")
+        summary["results_workbook"] = str(write_results(out, summary["rows"]))
     get_run_logger().info("summary: %s", {k: v for k, v in summary.items() if k != "rows"})
     return summary

@@ -87,6 +87,29 @@ def read_invoices(path: Path, sheet: str | None = None) -> list[InvoiceRow]:
     return [_row(path, index + 2, cells) for index, cells in enumerate(table)]
 
 
+RESULT_COLUMNS = ("row", "invoice_number", "vendor", "status", "steps")
+
+
+def write_results(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """A results workbook the business can read: one line per input row with its outcome and
+    every step (RPA.Excel.Files, sheet "Results"). `rows` are `TransactionResult.summary()`s."""
+    from RPA.Excel.Files import Files
+    from RPA.Tables import Tables
+
+    table = Tables().create_table([{
+        "row": r["row"], "invoice_number": r["invoice_number"], "vendor": r["vendor"],
+        "status": r["status"], "steps": " | ".join(r["steps"])} for r in rows],
+        columns=list(RESULT_COLUMNS))
+    excel = Files()
+    excel.create_workbook(str(path), fmt="xlsx", sheet_name="Results")
+    try:
+        excel.append_rows_to_worksheet(table, header=True)
+        excel.save_workbook()
+    finally:
+        excel.close_workbook()
+    return path
+
+
 def _row(path: Path, number: int, cells: dict[str, Any]) -> InvoiceRow:
     values = {name: cells.get(name) for name in COLUMNS}
     try:

@@ -55,6 +55,21 @@ def test_app_holds_exactly_what_policy_or_an_approver_allowed(demo_run) -> None:
     assert (first["entered"], first["denied"], first["approved"], first["rejected"]) == (4, 2, 1, 1)
 
 
+def test_the_business_gets_a_results_workbook(demo_run) -> None:
+    from RPA.Excel.Files import Files
+
+    workdir, _, second, _ = demo_run
+    excel = Files()
+    excel.open_workbook(second["results_workbook"])
+    try:
+        rows = excel.read_worksheet(name="Results", header=True)
+    finally:
+        excel.close_workbook()
+    assert [(r["row"], r["invoice_number"], r["status"]) for r in rows] == [
+        (r["row"], r["invoice_number"], r["status"]) for r in second["rows"]]
+    assert all(r["steps"] for r in rows)
+
+
 def test_approved_payment_released_and_rejected_bank_change_not_made(demo_run) -> None:
     workdir = demo_run[0]
     released = {i["invoice_number"] for i in list_invoices(workdir / "acme.db")
