@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-BENCH_AREAS := ledger governance approvals documents
+BENCH_AREAS := ledger governance approvals documents robots
 
 .PHONY: setup demo test lint bench clean
 
