@@ -58,6 +58,11 @@ class LedgerWriter:
         self._checkpoints = checkpoints
         self._checkpoint_every = checkpoint_every
 
+    @property
+    def engine(self) -> Engine:
+        """The database the ledger is written to."""
+        return self._engine
+
     def append(self, kind: str, *, actor: str, **details: Any) -> LedgerEntry:
         """Record one event at the end of the chain (see `Event` for the details it takes).
 

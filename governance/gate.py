@@ -24,6 +24,7 @@ from typing import Any
 
 from audit import LedgerReader, LedgerWriter
 from audit.ledger import Event
+from audit.locks import TransactionBusy, transaction_lock
 from governance.approvals import Approvals
 from governance.errors import ApprovalError, BusinessRuleError
 from governance.models import Action, Decision, Outcome, OutcomeStatus
@@ -50,10 +51,12 @@ class Gate:
         *,
         shadow: PolicyEngine | None = None,
         plan: bool = False,
+        busy_wait_s: float = 60.0,
     ) -> None:
         self.policy = policy
         self.shadow = shadow
         self.plan = plan
+        self.busy_wait_s = busy_wait_s
         self.planned: list[tuple[Action, Outcome]] = []
         self._writer = writer
         self._reader = reader
@@ -77,9 +80,22 @@ class Gate:
                 "proctor.action.kind": action.kind, "proctor.action.id": action.id,
                 "proctor.action.target": action.target,
                 "proctor.action.idempotency_key": action.idempotency_key or ""}) as span:
-            outcome = self._submit(action, perform, reconcile, preview, harmless)
+            outcome = self._one_at_a_time(action, perform, reconcile, preview, harmless)
             span.set_attribute("proctor.outcome", outcome.status)
             return outcome
+
+    def _one_at_a_time(self, action: Action, perform: Effect, reconcile: Lookup | None,
+                       preview: Preview | None, harmless: bool) -> Outcome:
+        """Two attempts at one business transaction never overlap: the second waits for the
+        first and then finds its outcome in the ledger (or, after waiting too long, stops)."""
+        if not action.idempotency_key or self.plan:
+            return self._submit(action, perform, reconcile, preview, harmless)
+        try:
+            with transaction_lock(self._writer.engine, action.idempotency_key,
+                                  self.busy_wait_s):
+                return self._submit(action, perform, reconcile, preview, harmless)
+        except TransactionBusy as exc:
+            return _outcome(action, "in_doubt", message=f"{exc}; not started a second time")
 
     def _submit(self, action: Action, perform: Effect, reconcile: Lookup | None,
                 preview: Preview | None, harmless: bool) -> Outcome:
