@@ -2,8 +2,9 @@
 
 `transaction_lock(engine, key)` is held while an attempt runs. On PostgreSQL it is a
 session-level advisory lock on a dedicated connection; on SQLite an exclusive `flock` on a
-file beside the database. Either way a worker that dies (even by SIGKILL) lets go at once: its
-connection or file descriptor goes with it, so a crash never blocks the retry that reconciles.
+file in `.<database name>.locks/` beside the database. Either way a worker that dies (even by
+SIGKILL) lets go at once: its connection or file descriptor goes with it, so a crash never
+blocks the retry that reconciles.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def transaction_lock(engine: Engine, key: str, wait_s: float = 60.0) -> Iterator
     if not database or database == ":memory:":
         yield  # one process, one connection: nothing to race with
         return
-    folder = Path(f"{database}.locks")
+    path = Path(database)
+    folder = path.parent / f".{path.name}.locks"  # hidden: globs for the database skip it
     folder.mkdir(exist_ok=True)
     fd = os.open(folder / f"{digest.hex()[:32]}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -105,4 +105,5 @@ def test_locks_live_beside_the_sqlite_file(tmp_path: Path) -> None:
 
     engine = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
     with transaction_lock(engine, "k"):
-        assert len(list((tmp_path / "ledger.db.locks").glob("*.lock"))) == 1
+        assert len(list((tmp_path / ".ledger.db.locks").glob("*.lock"))) == 1
+    assert [p.name for p in tmp_path.glob("ledger.db*")] == []  # not mistaken for the database
