@@ -102,7 +102,7 @@ Paid by card ****4242 — thank you!
 def write_inbox(folder: Path) -> Path:
     """Write the eight documents to `folder`; returns it."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "1-globex-invoice.pdf").write_bytes(_pdf(GLOBEX))
+    (folder / "1-globex-invoice.pdf").write_bytes(pdf_bytes(GLOBEX.split("\n")))
     (folder / "2-initech-rechnung.eml").write_bytes(_mail(INITECH))
     (folder / "3-wayne-facture.txt").write_text(WAYNE, "utf-8")
     copy = "COPY - sent again\n" + GLOBEX.replace("Total due: ", "Total due: ")
@@ -110,26 +110,30 @@ def write_inbox(folder: Path) -> Path:
     (folder / "5-umbrella-scan.txt").write_text(UMBRELLA, "utf-8")
     (folder / "6-stark-urgent.txt").write_text(STARK, "utf-8")
     (folder / "7-cafe-receipt.txt").write_text(RECEIPT, "utf-8")
-    (folder / "8-locked.pdf").write_bytes(_pdf(GLOBEX, password="s3cret"))
+    (folder / "8-locked.pdf").write_bytes(pdf_bytes(GLOBEX.split("\n"), password="s3cret"))
     return folder
 
 
-def _pdf(text: str, password: str | None = None) -> bytes:
+def pdf_bytes(lines: list[str], *, password: str | None = None, text: bool = True) -> bytes:
+    """A one-page PDF with `lines` in a monospaced font (columns stay aligned)."""
     from fpdf import FPDF
 
     pdf = FPDF()
-    pdf.core_fonts_encoding = "windows-1252"
+    pdf.core_fonts_encoding = "windows-1252"  # €, umlauts and accents in a core font
     pdf.add_page()
     pdf.set_font("Courier", size=9)
-    for line in text.split("\n"):
-        pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    if text:
+        for line in lines:
+            pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    else:
+        pdf.rect(20, 20, 100, 60, style="F")  # a "scan": ink, no text layer
     data = bytes(pdf.output())
     if password is None:
         return data
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    writer.encrypt(user_password=password, owner_password=password + "!")
+    writer.encrypt(user_password=password, owner_password=password + "-owner")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -141,6 +145,6 @@ def _mail(text: str) -> bytes:
     message["To"] = "payables@acme.example"
     message["Subject"] = "Rechnung INV-2002"
     message.set_content("Sehr geehrte Damen und Herren,\nanbei unsere Rechnung.\n")
-    message.add_attachment(_pdf(text), maintype="application", subtype="pdf",
+    message.add_attachment(pdf_bytes(text.split("\n")), maintype="application", subtype="pdf",
                            filename="rechnung-INV-2002.pdf")
     return message.as_bytes()

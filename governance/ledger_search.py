@@ -51,10 +51,9 @@ class LedgerSearch:
         self.refresh()
         hits = self._index.search(self._embedder.embed(text), k=k)
         found = []
-        for hit in hits:
-            (entry,) = self._reader.query(seq=int(hit.id.removeprefix("entry:"))) or (None,)
-            if entry is not None:
-                found.append(LedgerHit(entry, hit.score))
+        for hit in hits:  # read back from the ledger: the index is never the evidence
+            seq = int(hit.id.removeprefix("entry:"))
+            found += [LedgerHit(entry, hit.score) for entry in self._reader.query(seq=seq)]
         return found
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -17,6 +16,7 @@ from governance.settings import BrowserSettings
 from robots.browser import BrowserPool
 from robots.forms import AmbiguousField, Field, FieldNotFound, ValueNotOffered, find_form
 from robots.transaction import Transaction
+from tests.html_app import HtmlHandler, serving
 
 pytestmark = pytest.mark.chromium
 
@@ -69,7 +69,7 @@ FRAGMENT_READY = threading.Event()
 FLAKY_HITS: list[str] = []
 
 
-class _App(BaseHTTPRequestHandler):
+class _App(HtmlHandler):
     pages = {"/classic": CLASSIC, "/drifted": DRIFTED, "/missing": MISSING,
              "/ambiguous": AMBIGUOUS, "/slow": SLOW, "/aria": ARIA}
     saved: list[dict[str, str]] = []
@@ -91,25 +91,11 @@ class _App(BaseHTTPRequestHandler):
         self.saved.append(dict(parse_qsl(body, keep_blank_values=True)))
         self._send(200, "<p id=flash>Invoice saved</p>")
 
-    def _send(self, status: int, html: str) -> None:
-        data = html.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_App) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

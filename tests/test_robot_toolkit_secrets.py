@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -30,6 +28,7 @@ from robots.secrets import (
     SecretsSettings,
 )
 from robots.transaction import Transaction
+from tests.html_app import HtmlHandler, serving
 
 LOGIN = """<!doctype html><title>Sign in</title><form method=post action=/login>
 <p><label for=u>Username</label><input id=u name=user></p>
@@ -40,7 +39,7 @@ HOME = """<!doctype html><title>Home</title><p>Welcome back.</p><form method=get
 <label>Search <input name=q></label></form>"""
 
 
-class _App(BaseHTTPRequestHandler):
+class _App(HtmlHandler):
     received: list[dict[str, str]] = []
 
     def do_GET(self) -> None:  # noqa: N802
@@ -54,24 +53,11 @@ class _App(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _send(self, status: int, html: str) -> None:
-        data = html.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_App) as url:
+        yield url
 
 
 def log_in(txn: Transaction, app: str, governance: Governance, evidence: EvidenceStore,

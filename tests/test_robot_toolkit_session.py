@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -16,6 +14,7 @@ from governance.errors import BusinessRuleError
 from governance.settings import BrowserSettings
 from robots.browser import BrowserPool
 from robots.session import AppSession, Login
+from tests.html_app import HtmlHandler, serving
 
 pytestmark = pytest.mark.chromium
 PASSWORD = "Tr0ub4dor-3"
@@ -24,7 +23,7 @@ LOGIN = """<!doctype html><form method=post action=/login><label>User name
 <button>Sign in</button></form>"""
 
 
-class _App(BaseHTTPRequestHandler):
+class _App(HtmlHandler):
     logins: list[str] = []
 
     def do_GET(self) -> None:  # noqa: N802
@@ -42,24 +41,11 @@ class _App(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _send(self, status: int, html: str) -> None:
-        data = html.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _App)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_App) as url:
+        yield url
 
 
 def session(governance: Governance, app: str, password: str = PASSWORD) -> AppSession:
