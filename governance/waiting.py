@@ -222,6 +222,27 @@ def _request_id(woken: object) -> str | None:
     return getattr(woken, "request_id", None) or None
 
 
+def takes_input(client: Any, run_id: UUID, state: Any) -> bool:
+    """Whether a paused run can be resumed with input yet.
+
+    Prefect sets the Paused state first and stores the schema of the input it waits for just
+    after; a resume in between is refused ("Run input schema not found")."""
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+
+    keyset = state.state_details.run_input_keyset
+    if not keyset:
+        return True
+    try:
+        client.read_flow_run_input(run_id, keyset["schema"])
+    except ObjectNotFound:
+        return False
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return False
+        raise
+    return True
+
+
 def resume_run_when_paused(request: ApprovalRequest, patience_s: float = 15.0) -> bool:
     """Wake the flow run that waits on `request`; True when a resume was sent.
 
@@ -230,8 +251,8 @@ def resume_run_when_paused(request: ApprovalRequest, patience_s: float = 15.0) -
     nothing else: the run reads the outcome from the store.
 
     The run pauses a moment after it opens the request, so a decision can arrive first: wait up
-    to `patience_s` for the run to reach Paused (or Suspended). A run still busy after that
-    will read the store before it waits again, so nothing is lost.
+    to `patience_s` for the run to reach Paused (or Suspended) and take input. A run still
+    busy after that will read the store before it waits again, so nothing is lost.
     """
     if not request.flow_run_id:
         return False
@@ -250,7 +271,10 @@ def resume_run_when_paused(request: ApprovalRequest, patience_s: float = 15.0) -
                 state = client.read_flow_run(run_id).state
             except ObjectNotFound:
                 return False
-            if state is not None and state.is_paused():
+            if state is not None and state.is_paused() and not takes_input(client, run_id,
+                                                                            state):
+                pass  # paused a moment ago: Prefect stores the input's schema just after
+            elif state is not None and state.is_paused():
                 suspended = bool(state.state_details.pause_reschedule)
                 # The sync client itself: prefect.flow_runs.resume_flow_run turns into an
                 # un-awaited coroutine when called from an event loop (the review service).

@@ -24,7 +24,7 @@ import pytest
 from demo.services import prefect_env
 from governance.composition import Governance, build
 from governance.settings import ApprovalSettings, Settings
-from governance.waiting import resume_run_when_paused
+from governance.waiting import resume_run_when_paused, takes_input
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.prefect
@@ -94,6 +94,12 @@ def in_state(run_id: str, name: str, *, key: str | None = None) -> Callable[[], 
             return None
         if key is not None and state.state_details.pause_key != key:
             return None
+        if state.is_paused():  # and resumable: Prefect stores the input schema just after
+            from prefect.client.orchestration import get_client
+
+            with get_client(sync_client=True) as client:
+                if not takes_input(client, UUID(run_id), state):
+                    return None
         return state
     return check
 
