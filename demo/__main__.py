@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from demo.inbox import write_inbox
-from demo.services import acme_app, prefect_env, prefect_server, review_service
+from demo.services import acme_app, demo_env, prefect_server, review_service
 from demo.workbook import write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,17 +157,6 @@ def print_documents(summary: dict[str, Any]) -> None:
     say("  " + ", ".join(f"{k.replace('_', ' ')} {summary[k]}" for k in (
         "accepted", "denied", "rejected", "filed", "unreadable", "corrected_by_a_person",
         "entered_in_acme")))
-
-
-def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
-    """Environment for every process of the demo: one ledger, one app, one Prefect server."""
-    return {**prefect_env(workdir / "prefect", api),
-            "PROCTOR_LEDGER_URL": f"sqlite:///{workdir / 'proctor.db'}",
-            "PROCTOR_LEDGER_SIGNING_KEY": str(workdir / "keys" / "ledger-ed25519.pem"),
-            "PROCTOR_LEDGER_CHECKPOINT_DIR": str(workdir / "checkpoints"),
-            "PROCTOR_LEDGER_REDACTION_KEY": str(workdir / "keys" / "redaction.key"),
-            "PROCTOR_EVIDENCE_DIR": str(workdir / "screens"),
-            "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
 
 
 def run_flow(env: dict[str, str], flow_name: str, option: str, value: Path,

@@ -34,6 +34,24 @@ def prefect_env(home: Path, api_url: str | None = None) -> dict[str, str]:
     return env
 
 
+def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
+    """Environment for every process of the demo: one ledger, one app, one Prefect server.
+    The keys are made here, once, before any of those processes could race to make them."""
+    from audit.keys import load_or_create_signing_key
+    from audit.redaction import load_or_create_key
+
+    keys = workdir / "keys"
+    load_or_create_signing_key(keys / "ledger-ed25519.pem")
+    load_or_create_key(keys / "redaction.key")
+    return {**prefect_env(workdir / "prefect", api),
+            "PROCTOR_LEDGER_URL": f"sqlite:///{workdir / 'proctor.db'}",
+            "PROCTOR_LEDGER_SIGNING_KEY": str(keys / "ledger-ed25519.pem"),
+            "PROCTOR_LEDGER_CHECKPOINT_DIR": str(workdir / "checkpoints"),
+            "PROCTOR_LEDGER_REDACTION_KEY": str(keys / "redaction.key"),
+            "PROCTOR_EVIDENCE_DIR": str(workdir / "screens"),
+            "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
+
+
 @contextmanager
 def prefect_server(home: Path, port: int | None = None, timeout_s: float = 90) -> Iterator[str]:
     """A local Prefect server on SQLite under `home`; yields its API URL."""
@@ -61,12 +79,14 @@ def review_service(env: dict[str, str], log: Path, port: int | None = None,
 
 @contextmanager
 def acme_app(db: Path, port: int | None = None, *, reset: bool = True, layout: str = "classic",
-             slow_ms: int = 0, timeout_s: float = 30) -> Iterator[str]:
+             slow_ms: int = 0, save_reply_ms: int = 0, timeout_s: float = 30,
+             ) -> Iterator[str]:
     """The Acme Payables demo app on its own SQLite file; yields its base URL."""
     port = port or free_port()
     log = db.with_suffix(".log")
     command = [sys.executable, "-m", "demo.acme", "--host", "127.0.0.1", "--port", str(port),
-               "--db", str(db), "--layout", layout, "--slow-ms", str(slow_ms)]
+               "--db", str(db), "--layout", layout, "--slow-ms", str(slow_ms),
+               "--save-reply-ms", str(save_reply_ms)]
     if reset:
         command.append("--reset")
     with _process(command, dict(os.environ), log):

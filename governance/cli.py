@@ -641,6 +641,10 @@ def stack_up(
     app_limit: Annotated[Optional[list[str]], typer.Option(
         help="TARGET=N: at most N sessions at once against that application, e.g. "
              "acme-payables=2")] = None,
+    worker_limit: Annotated[Optional[int], typer.Option(
+        min=1, help="flow runs each worker runs at once (default: no cap)")] = None,
+    deploy: Annotated[bool, typer.Option(
+        help="deploy the flows of prefect.yaml once the server is up")] = False,
 ) -> None:
     """Start a Prefect server, the review service and N workers of the proctor-process pool."""
     from governance.stack import StackError, up
@@ -654,7 +658,8 @@ def stack_up(
     folder = state_dir or Path(__file__).resolve().parent.parent / ".proctor" / "up"
     try:
         stack = up(folder, workers=workers, prefect_port=prefect_port, review_port=review_port,
-                   prefect_database=prefect_database, app_limits=limits)
+                   prefect_database=prefect_database, app_limits=limits,
+                   worker_limit=worker_limit, deploy=deploy)
     except StackError as exc:
         _fail(str(exc))
     typer.echo(f"Prefect API     {stack.prefect_api}  (UI: {stack.prefect_api[:-4]})\n"
@@ -662,8 +667,9 @@ def stack_up(
                f"workers         {workers} in work pool 'proctor-process'\n"
                f"logs and state  {folder}\n\n"
                f"export PREFECT_API_URL={stack.prefect_api}\n"
-               f"PROCTOR_HOME=$PWD prefect deploy --all     # the flows of prefect.yaml\n"
-               f"proctor down                              # stop everything")
+               + ("" if deploy else
+                  "PROCTOR_HOME=$PWD prefect deploy --all     # the flows of prefect.yaml\n")
+               + "proctor down                              # stop everything")
 
 
 @app.command("down")

@@ -24,8 +24,12 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 POOL = "proctor-process"
+HEARTBEAT_S = 30  # Prefect's minimum
+DEAD_AFTER_S = 90  # no heartbeat for this long: the run's worker died
+DEAD_RUNS = "proctor: crash flow runs whose worker died"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -56,10 +60,16 @@ class Stack:
 
 def up(state_dir: Path, *, workers: int = 2, prefect_port: int = 4200, review_port: int = 8700,
        prefect_database: str | None = None, app_limits: dict[str, int] | None = None,
+       worker_limit: int | None = None, deploy: bool = False,
        env: dict[str, str] | None = None, timeout_s: float = 120) -> Stack:
-    """Start the stack; returns what was started (also written to `state_dir/state.json`)."""
+    """Start the stack; returns what was started (also written to `state_dir/state.json`).
+
+    `worker_limit` caps the flow runs each worker runs at once (default: Prefect's, unbounded);
+    `deploy` deploys the flows of `prefect.yaml` once the server answers."""
     if workers < 0:
         raise StackError("--workers must be 0 or more")
+    if worker_limit is not None and worker_limit < 1:
+        raise StackError(f"--worker-limit must be at least 1, not {worker_limit}")
     running = Stack.load(state_dir)
     if running is not None and any(_alive(pid) for pid in running.pids.values()):
         raise StackError(f"a stack from {state_dir} is already up; `proctor down` first")
@@ -79,37 +89,110 @@ def up(state_dir: Path, *, workers: int = 2, prefect_port: int = 4200, review_po
         base["PREFECT_API_URL"] = api
         for target, limit in (app_limits or {}).items():
             set_app_limit(api, target, limit)
+        create_pool(api)
+        watch_for_dead_runs(api)
+        if deploy:
+            deploy_flows(base, Path(state_dir) / "deploy.log")
         _start(stack, "review", [sys.executable, "-m", "governance.cli", "serve", "--port",
                                  str(review_port)],
                {**base, "PROCTOR_REVIEW_BASE_URL": stack.review_url})
         _wait(f"{stack.review_url}/api/ready", timeout_s, stack, "review")
         for n in range(1, workers + 1):
-            _start(stack, f"worker-{n}", [sys.executable, "-m", "prefect", "worker", "start",
-                                          "--pool", POOL, "--type", "process",
-                                          "--name", f"proctor-worker-{n}"], base)
+            start_worker(stack, n, base, limit=worker_limit)
     except BaseException:
         down(state_dir, stack)
         raise
     return stack
 
 
+def start_worker(stack: Stack, n: int, env: dict[str, str], *, limit: int | None = None) -> int:
+    """Start worker `n` of the process pool (`proctor-worker-<n>`); its pid.
+
+    Its flow runs send a heartbeat every `PREFECT_FLOWS_HEARTBEAT_FREQUENCY` seconds (30 unless
+    set), which is how the server tells that a run's worker died (`watch_for_dead_runs`)."""
+    command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
+               "--type", "process", "--name", f"proctor-worker-{n}"]
+    if limit is not None:
+        command += ["--limit", str(limit)]
+    env = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S), **env}
+    _start(stack, f"worker-{n}", command, env)
+    return stack.pids[f"worker-{n}"]
+
+
+def create_pool(api: str) -> None:
+    """Create the process work pool (a worker would too, but deployments may come first)."""
+    api_call(api, "POST", "/work_pools/", {"name": POOL, "type": "process"}, exists_ok=True)
+
+
+def watch_for_dead_runs(api: str, within_s: int = DEAD_AFTER_S) -> None:
+    """Have the Prefect server mark Crashed every flow run that stops sending heartbeats for
+    `within_s` seconds while it runs: its worker or machine died (SIGKILL, power, OOM), so no
+    one is left to report the end. Prefect's own mechanism (a proactive automation on
+    `prefect.flow-run.heartbeat`); created once, by name. A crashed run is resumed with
+    `prefect flow-run retry RUN`: Proctor's flows are safe to run again (see the README)."""
+    found = api_call(api, "POST", "/automations/filter",
+                     {"automations": {"name": {"any_": [DEAD_RUNS]}}})
+    if found:
+        return
+    ends = ["Completed", "Failed", "Cancelled", "Crashed", "Suspended"]
+    api_call(api, "POST", "/automations/", {
+        "name": DEAD_RUNS,
+        "description": "A flow run that stopped sending heartbeats lost its worker.",
+        "trigger": {
+            "type": "event", "posture": "Proactive", "threshold": 1, "within": within_s,
+            "match": {"prefect.resource.id": "prefect.flow-run.*"},
+            "after": ["prefect.flow-run.heartbeat"],
+            "expect": ["prefect.flow-run.heartbeat", *(f"prefect.flow-run.{e}" for e in ends)],
+            "for_each": ["prefect.resource.id"],
+        },
+        "actions": [{"type": "change-flow-run-state", "state": "CRASHED",
+                     "message": f"No heartbeat for {within_s} s: the worker running it died."}],
+    })
+
+
+def deploy_flows(env: dict[str, str], log: Path) -> None:
+    """`prefect deploy --all` from this repository (its flows, to the process pool)."""
+    with log.open("ab") as out:
+        done = subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+                              env={**env, "PROCTOR_HOME": str(ROOT)}, cwd=ROOT, stdout=out,
+                              stderr=subprocess.STDOUT, timeout=300)
+    if done.returncode != 0:
+        tail = log.read_text(errors="replace")[-1500:]
+        raise StackError(f"prefect deploy failed; its log {log} ends:\n{tail}")
+
+
+def api_call(api: str, method: str, path: str, body: Any = None, *,
+             exists_ok: bool = False) -> Any:
+    """One call to Prefect's REST API; its JSON answer. Retried like Prefect's client does when
+    the server is busy (429, or 503 while its SQLite database is locked); `exists_ok` turns a
+    409 into None."""
+    data = None if body is None else json.dumps(body).encode()
+    for attempt in range(10):
+        request = urllib.request.Request(f"{api}{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                raw = answer.read()
+            return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            if exists_ok and exc.code == 409:
+                return None
+            if exc.code in (429, 502, 503) and attempt < 9:
+                time.sleep(0.2 * 2 ** min(attempt, 4))
+                continue
+            raise StackError(f"Prefect refused {method} {path}: HTTP {exc.code} "
+                             f"{exc.read()[:500].decode(errors='replace')}") from exc
+    raise AssertionError("unreachable")
+
+
 def set_app_limit(api: str, target: str, limit: int) -> None:
     """Create or change the global concurrency limit `app-<target>` (sessions per app)."""
     if limit < 1:
         raise StackError(f"the session limit for {target} must be at least 1, not {limit}")
-    body = json.dumps({"name": f"app-{target}", "limit": limit, "active": True}).encode()
-    request = urllib.request.Request(f"{api}/v2/concurrency_limits/", data=body,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        urllib.request.urlopen(request, timeout=10).close()
-    except urllib.error.HTTPError as exc:
-        if exc.code != 409:  # 409: it exists; change its limit
-            raise StackError(f"could not set the limit for {target}: HTTP {exc.code}") from exc
-        update = urllib.request.Request(f"{api}/v2/concurrency_limits/app-{target}",
-                                        data=json.dumps({"limit": limit}).encode(),
-                                        headers={"Content-Type": "application/json"},
-                                        method="PATCH")
-        urllib.request.urlopen(update, timeout=10).close()
+    created = api_call(api, "POST", "/v2/concurrency_limits/",
+                       {"name": f"app-{target}", "limit": limit, "active": True}, exists_ok=True)
+    if created is None:  # it exists; change its limit
+        api_call(api, "PATCH", f"/v2/concurrency_limits/app-{target}", {"limit": limit})
 
 
 def down(state_dir: Path, stack: Stack | None = None) -> list[str]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from audit import LedgerReader, open_engine
-from demo.__main__ import demo_env, run_flow
+from demo.__main__ import run_flow
 from demo.acme import list_invoices, list_vendors
-from demo.services import acme_app, prefect_server
+from demo.services import acme_app, demo_env, prefect_server
 from demo.workbook import write_workbook
 
 pytestmark = [pytest.mark.chromium, pytest.mark.prefect]

@@ -23,13 +23,16 @@ def main() -> None:
     parser.add_argument("--unlabelled", help="render this invoice-form label without its field")
     parser.add_argument("--fail-after-save", type=int, default=0,
                         help="answer this many invoice saves with a 500 after saving")
+    parser.add_argument("--save-reply-ms", type=int, default=0,
+                        help="answer each invoice save this long after saving it")
     parser.add_argument("--reset", action="store_true", help="start from the seed data")
     args = parser.parse_args()
     if args.reset:
         reset_db(args.db)
     config = AcmeConfig(db_path=args.db, slow_ms=args.slow_ms, session_ttl_s=args.session_ttl,
                         layout=args.layout, unlabelled=args.unlabelled,
-                        fail_after_save=args.fail_after_save)
+                        fail_after_save=args.fail_after_save,
+                        save_reply_ms=args.save_reply_ms)
     print(f"Acme Payables listening on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
 

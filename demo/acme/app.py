@@ -96,6 +96,11 @@ def create_app(config: AcmeConfig) -> FastAPI:
             await asyncio.sleep(config.slow_ms / 1000)
         return await call_next(request)
 
+    @app.get("/ops/sessions")
+    def sessions() -> dict[str, int]:
+        """For operators and load tests: the peak of concurrent logged-in sessions."""
+        return {"peak": acme.sessions.peak()}
+
     _login_routes(app, acme)
     _vendor_routes(app, acme)
     _invoice_routes(app, acme)
@@ -214,6 +219,8 @@ def _invoice_routes(app: FastAPI, acme: _Acme) -> None:
             errors = {"invoice_number": f"Invoice number {values['invoice_number']} already "
                                         "exists for this vendor"}
             return form_page(request, session, values, errors, 409)
+        if acme.config.save_reply_ms:  # saved; the app is slow to say so
+            await asyncio.sleep(acme.config.save_reply_ms / 1000)
         if acme.failures_left > 0:  # saved, but the reply is lost: the classic double-entry trap
             acme.failures_left -= 1
             return acme.render(request, "error.html", session, 500,

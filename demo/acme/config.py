@@ -17,5 +17,6 @@ class AcmeConfig:
     layout: Literal["classic", "alternate"] = "classic"  # alternate: other ids, names, order
     unlabelled: str | None = None  # this field's label is plain text, not tied to its input
     fail_after_save: int = 0  # this many invoice saves answer 500 *after* saving (a lost reply)
+    save_reply_ms: int = 0  # a saved invoice's reply comes this much later (a crash window)
     username: str = "clerk"
     password: str = "acme-clerk-pw"

@@ -17,6 +17,7 @@ class Session:
 
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     user: str | None = None
+    opened: float = field(default_factory=time.monotonic)
     last_seen: float = field(default_factory=time.monotonic)
 
 
@@ -26,6 +27,7 @@ class Sessions:
     def __init__(self, ttl_s: int) -> None:
         self._ttl_s = ttl_s
         self._sessions: dict[str, Session] = {}
+        self._logged_in: list[Session] = []  # every one since start, for `peak()`
         self._lock = threading.Lock()
 
     def new(self, user: str | None = None) -> tuple[str, Session]:
@@ -34,6 +36,8 @@ class Sessions:
         with self._lock:
             self._drop_idle_anonymous()
             self._sessions[token] = session
+            if user is not None:
+                self._logged_in.append(session)
         return token, session
 
     def get(self, token: str | None) -> tuple[Session | None, bool]:
@@ -52,6 +56,21 @@ class Sessions:
         """Forget a session (logout, or rotation on login)."""
         with self._lock:
             self._sessions.pop(token or "", None)
+
+    def peak(self) -> int:
+        """The most logged-in sessions that were in use at one moment since the app started.
+
+        A session is in use from its login to its last request (a robot that holds one of the
+        app's slots does all its requests inside that span)."""
+        with self._lock:
+            spans = [(s.opened, s.last_seen) for s in self._logged_in]
+        # At equal times a span that starts counts before one that ends: touching is overlap.
+        events = sorted([(start, -1) for start, _ in spans] + [(end, 1) for _, end in spans])
+        peak = current = 0
+        for _, change in events:
+            current -= change
+            peak = max(peak, current)
+        return peak
 
     def _drop_idle_anonymous(self) -> None:
         # Every cookie-less GET /login makes a session; without this they would pile up.
