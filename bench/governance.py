@@ -4,15 +4,18 @@
   through the HTTP policy endpoint (OPA's Data API, `proctor policy serve`) with `OpaEngine`;
 - the Gate's own cost per action (policy + 4 durable ledger appends) with a no-op effect;
 - the same robot step (enter an invoice in Acme Payables with real Chromium) ungoverned and
-  governed, alternating, and the ratio between them.
+  governed, alternating, and the ratio between them;
+- end-to-end transactions per minute through Prefect workers (1, 2 and 4), and their ratios.
 
-    python -m bench.governance [--decisions 2000] [--steps 20]
+    python -m bench.governance [--decisions 2000] [--steps 20] [--workers 1,2,4] [--runs 8]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -21,7 +24,7 @@ from typing import Any
 
 import regorus
 
-from bench.common import best_of, report
+from bench.common import POSTGRES, best_of, report
 from demo.acme import AcmeConfig
 from demo.acme.server import serve
 from governance.app import running
@@ -114,10 +117,53 @@ def robot_steps(settings: Settings, steps: int, tmp: Path) -> list[dict[str, Any
              "value": gated / free - 1}]
 
 
+def throughput(worker_counts: list[int], runs: int, rows: int) -> list[dict[str, Any]]:
+    """End-to-end transactions per minute: `runs` invoice-entry flow runs of `rows` invoices
+    each, through `proctor up` with N process workers (one run at a time each), Prefect's
+    database and the ledger on PostgreSQL (SQLite when none answers), timed from the first
+    submit to the last run completed."""
+    from demo.fleet import Fleet, invoice_rows, postgres_databases
+    from demo.services import acme_app, demo_env
+
+    results = []
+    for workers in worker_counts:
+        with tempfile.TemporaryDirectory() as tmp_name, contextlib.ExitStack() as stack:
+            tmp = Path(tmp_name)
+            acme = stack.enter_context(acme_app(tmp / "acme.db"))
+            env = demo_env(tmp, "", acme)
+            try:
+                ledger, prefect_db = stack.enter_context(postgres_databases(POSTGRES))
+                env["PROCTOR_LEDGER_URL"] = ledger
+            except Exception:  # noqa: BLE001 (no PostgreSQL answers: SQLite for both)
+                prefect_db = None
+            fleet = stack.enter_context(Fleet.start(tmp, env, workers=workers, worker_limit=1,
+                                                    prefect_database=prefect_db))
+            started = time.perf_counter()
+            ids = [fleet.submit(f"bench-{n}", invoice_rows(f"B{workers}-{n}", rows))
+                   for n in range(runs)]
+            states = fleet.wait(ids, {"Completed", "Failed", "Crashed"}, timeout_s=3600)
+            elapsed = time.perf_counter() - started
+            if set(states.values()) != {"Completed"}:
+                raise RuntimeError(f"runs did not all complete: {states}")
+        results.append({"workers": workers, "elapsed_s": elapsed,
+                        "tx_per_min": runs * rows / elapsed * 60})
+    base = results[0]["tx_per_min"]
+    return [{"measure": f"end-to-end transactions/min, {r['workers']} worker"
+                        f"{'s' if r['workers'] > 1 else ''} ({runs} runs x {rows} invoices in "
+                        f"{r['elapsed_s']:.0f} s)",
+             "value": r["tx_per_min"]} for r in results] + [
+            {"measure": f"transactions/min, {r['workers']} workers / {results[0]['workers']}",
+             "value": r["tx_per_min"] / base} for r in results[1:]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.governance", description=__doc__)
     parser.add_argument("--decisions", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--workers", default="1,2,4",
+                        help="worker counts for end-to-end throughput ('' to skip it)")
+    parser.add_argument("--runs", type=int, default=8, help="flow runs per worker count")
+    parser.add_argument("--rows", type=int, default=3, help="invoices per flow run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -127,6 +173,9 @@ def main() -> None:
         rows = decisions(settings, args.decisions)
         rows.append(gate_cost(settings, 200))
         rows += robot_steps(settings, args.steps, tmp)
+    counts = [int(n) for n in args.workers.split(",") if n.strip()]
+    if counts:
+        rows += throughput(counts, args.runs, args.rows)
     report("governance", rows, [
         f"{args.decisions} decisions, best of 3; the engine's answer travels through its own "
         "thread (regorus engines are bound to one thread)",
@@ -134,6 +183,10 @@ def main() -> None:
         "with decision, started, succeeded)",
         f"robot steps: {args.steps} invoices entered ungoverned and {args.steps} governed, "
         "alternating in one browser page, Acme Payables on loopback",
+        "throughput: the invoice-entry deployment through `proctor up` (Prefect server, process "
+        "workers running one flow run at a time, each run its own Python process and "
+        "Chromium), Acme Payables on loopback, no app limit; every process shares this "
+        f"machine's {os.cpu_count()} cores",
     ])
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from demo.services import free_port
 from demo.workbook import write_workbook
@@ -41,6 +43,7 @@ class Fleet:
                  worker_limit: int) -> None:
         self.stack, self.env, self.folder = stack, env, folder
         self.worker_limit = worker_limit
+        self._lock = threading.Lock()  # lanes of a test add and kill workers side by side
         self.api = stack.prefect_api
         self.deployment_id = self.call(
             "GET", "/deployments/name/invoice-entry/invoice-entry")["id"]
@@ -63,15 +66,24 @@ class Fleet:
         finally:
             down(state, stack)
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        return api_call(self.api, method, path, body)
+    def call(self, method: str, path: str, body: Any = None, *, exists_ok: bool = False) -> Any:
+        return api_call(self.api, method, path, body, exists_ok=exists_ok)
 
-    def submit(self, name: str, rows: list[tuple[str, ...]]) -> str:
-        """A flow run of invoice-entry over a new workbook of `rows`; its id."""
-        book = write_workbook(self.folder / "books" / f"{name}.xlsx", rows)
-        run = self.call("POST", f"/deployments/{self.deployment_id}/create_flow_run",
-                        {"name": name, "parameters": {"workbook": str(book)}})
+    def submit(self, name: str, rows: list[tuple[str, ...]], queue: str | None = None) -> str:
+        """A flow run of invoice-entry over a new workbook of `rows` (on work queue `queue`, or
+        the deployment's); its id."""
+        book = self.workbook(name)
+        write_workbook(book, rows)
+        body: dict[str, Any] = {"name": name, "parameters": {"workbook": str(book)}}
+        if queue is not None:
+            self.call("POST", f"/work_pools/{POOL}/queues/", {"name": queue}, exists_ok=True)
+            body["work_queue_name"] = queue
+        run = self.call("POST", f"/deployments/{self.deployment_id}/create_flow_run", body)
         return str(run["id"])
+
+    def workbook(self, name: str) -> Path:
+        """The workbook of run `name` (its results: `.with_suffix(".results.xlsx")`)."""
+        return self.folder / "books" / f"{name}.xlsx"
 
     def states(self, run_ids: Iterable[str]) -> dict[str, str]:
         """Each run's state name (Scheduled, Pending, Running, Completed, Crashed, ...)."""
@@ -106,13 +118,16 @@ class Fleet:
                   {"state": {"type": "SCHEDULED", "message": "retried after a crash"},
                    "force": True})
 
-    def add_worker(self, n: int) -> int:
-        return start_worker(self.stack, n, self.env, limit=self.worker_limit)
+    def add_worker(self, n: int, queue: str | None = None) -> int:
+        with self._lock:
+            return start_worker(self.stack, n, self.env, limit=self.worker_limit, queue=queue)
 
     def kill_worker(self, n: int) -> int:
         """SIGKILL worker `n` and everything it started (its flow runs and their browsers):
         the machine under it died. How many processes died."""
-        pid = self.stack.pids.pop(f"worker-{n}")
+        with self._lock:
+            pid = self.stack.pids.pop(f"worker-{n}")
+            self.stack.save()
         return kill_tree(pid)
 
     def worker_logs(self, tail: int = 1500) -> str:
@@ -165,3 +180,26 @@ def _descendants(pid: int) -> list[int]:
 def _signal(pid: int, signum: int) -> None:
     with suppress(ProcessLookupError):
         os.kill(pid, signum)
+
+
+@contextmanager
+def postgres_databases(admin_url: str) -> Iterator[tuple[str, str]]:
+    """A fresh ledger schema and a fresh database for Prefect's server, on the PostgreSQL
+    server of `admin_url` (a psycopg URL of a user who may create databases); yields (ledger
+    URL, Prefect database URL) and drops both afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"proctor_{uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS ledger_{name}"))
+    base = admin_url.rsplit("/", 1)[0]
+    try:
+        yield (f"{admin_url}?options=-csearch_path%3Dledger_{name}",
+               base.replace("postgresql+psycopg", "postgresql+asyncpg") + f"/{name}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS ledger_{name} CASCADE"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

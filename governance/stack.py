@@ -105,8 +105,10 @@ def up(state_dir: Path, *, workers: int = 2, prefect_port: int = 4200, review_po
     return stack
 
 
-def start_worker(stack: Stack, n: int, env: dict[str, str], *, limit: int | None = None) -> int:
-    """Start worker `n` of the process pool (`proctor-worker-<n>`); its pid.
+def start_worker(stack: Stack, n: int, env: dict[str, str], *, limit: int | None = None,
+                 queue: str | None = None) -> int:
+    """Start worker `n` of the process pool (`proctor-worker-<n>`), on every work queue of the
+    pool or only on `queue`; its pid.
 
     Its flow runs send a heartbeat every `PREFECT_FLOWS_HEARTBEAT_FREQUENCY` seconds (30 unless
     set), which is how the server tells that a run's worker died (`watch_for_dead_runs`)."""
@@ -114,6 +116,8 @@ def start_worker(stack: Stack, n: int, env: dict[str, str], *, limit: int | None
                "--type", "process", "--name", f"proctor-worker-{n}"]
     if limit is not None:
         command += ["--limit", str(limit)]
+    if queue is not None:
+        command += ["--work-queue", queue]
     env = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S), **env}
     _start(stack, f"worker-{n}", command, env)
     return stack.pids[f"worker-{n}"]
@@ -125,11 +129,11 @@ def create_pool(api: str) -> None:
 
 
 def watch_for_dead_runs(api: str, within_s: int = DEAD_AFTER_S) -> None:
-    """Have the Prefect server mark Crashed every flow run that stops sending heartbeats for
-    `within_s` seconds while it runs: its worker or machine died (SIGKILL, power, OOM), so no
-    one is left to report the end. Prefect's own mechanism (a proactive automation on
-    `prefect.flow-run.heartbeat`); created once, by name. A crashed run is resumed with
-    `prefect flow-run retry RUN`: Proctor's flows are safe to run again (see the README)."""
+    """Have the Prefect server mark Crashed every flow run that goes `within_s` seconds
+    without a heartbeat while it is Pending or Running: its worker or machine died (SIGKILL,
+    power, OOM), so no one is left to report the end. Prefect's own mechanism (a proactive
+    automation on `prefect.flow-run.heartbeat`); created once, by name. A crashed run is
+    resumed with `prefect flow-run retry RUN`: Proctor's flows are safe to run again."""
     found = api_call(api, "POST", "/automations/filter",
                      {"automations": {"name": {"any_": [DEAD_RUNS]}}})
     if found:
@@ -141,7 +145,10 @@ def watch_for_dead_runs(api: str, within_s: int = DEAD_AFTER_S) -> None:
         "trigger": {
             "type": "event", "posture": "Proactive", "threshold": 1, "within": within_s,
             "match": {"prefect.resource.id": "prefect.flow-run.*"},
-            "after": ["prefect.flow-run.heartbeat"],
+            # From Pending and Running too: a run killed before its first heartbeat reached
+            # the server would otherwise never be looked at.
+            "after": ["prefect.flow-run.Pending", "prefect.flow-run.Running",
+                      "prefect.flow-run.heartbeat"],
             "expect": ["prefect.flow-run.heartbeat", *(f"prefect.flow-run.{e}" for e in ends)],
             "for_each": ["prefect.resource.id"],
         },

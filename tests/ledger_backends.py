@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from demo.fleet import postgres_databases as fleet_databases
 
 POSTGRES = os.environ.get("PROCTOR_TEST_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -70,3 +73,12 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+
+@contextmanager
+def postgres_databases() -> Iterator[tuple[str, str]]:
+    """A fresh ledger schema and a fresh database for Prefect's server on the real server;
+    yields (ledger URL, Prefect database URL) and drops both afterwards."""
+    with fleet_databases(POSTGRES) as urls:
+        yield urls

@@ -9,15 +9,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from demo.services import free_port
 from governance.settings import Settings
-from governance.stack import POOL, _alive
-from tests.ledger_backends import POSTGRES, postgres_available
+from governance.stack import DEAD_RUNS, POOL, _alive, api_call
+from tests.ledger_backends import postgres_available, postgres_databases
 from tests.test_inputs_and_cli import cli
 
 pytestmark = pytest.mark.prefect
@@ -47,19 +45,8 @@ def databases(request: pytest.FixtureRequest, settings: Settings):  # noqa: ANN2
         return
     if (why := postgres_available()):
         pytest.skip(why)
-    name = f"proctor_up_{uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS ledger_{name}"))
-    base = POSTGRES.rsplit("/", 1)[0]
-    env["PROCTOR_LEDGER_URL"] = f"{POSTGRES}?options=-csearch_path%3Dledger_{name}"
-    prefect_db = base.replace("postgresql+psycopg", "postgresql+asyncpg") + f"/{name}"
-    yield env, ["--prefect-database", prefect_db]
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS ledger_{name} CASCADE"))
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with postgres_databases() as (ledger, prefect_db):
+        yield {**env, "PROCTOR_LEDGER_URL": ledger}, ["--prefect-database", prefect_db]
 
 
 def test_up_starts_the_stack_and_down_stops_it(databases, tmp_path: Path) -> None:  # noqa: ANN001
@@ -67,7 +54,7 @@ def test_up_starts_the_stack_and_down_stops_it(databases, tmp_path: Path) -> Non
     state = tmp_path / "up"
     prefect_port, review_port = free_port(), free_port()
     args = ["--state-dir", str(state), "--workers", "2", "--prefect-port", str(prefect_port),
-            "--review-port", str(review_port), *extra]
+            "--review-port", str(review_port), "--deploy", *extra]
     started = cli(env, "up", *args)
     try:
         assert started.returncode == 0, started.stderr + started.stdout
@@ -80,6 +67,15 @@ def test_up_starts_the_stack_and_down_stops_it(databases, tmp_path: Path) -> Non
         while workers_online(api) != {"proctor-worker-1", "proctor-worker-2"}:
             assert time.monotonic() < deadline, "the two workers never came online"
             time.sleep(1)
+        # The flows of prefect.yaml are deployed to the pool, and Prefect watches for runs
+        # whose worker died.
+        deployed = api_call(api, "POST", "/deployments/filter", {})
+        assert {d["name"] for d in deployed} == {"invoice-entry", "document-inbox"}
+        assert {d["work_pool_name"] for d in deployed} == {POOL}
+        [watch] = api_call(api, "POST", "/automations/filter",
+                           {"automations": {"name": {"any_": [DEAD_RUNS]}}})
+        assert watch["trigger"]["posture"] == "Proactive" and watch["enabled"]
+        assert watch["actions"][0]["state"] == "CRASHED"
         again = cli(env, "up", *args)
         assert again.returncode != 0 and "already up" in again.stderr
     finally:
