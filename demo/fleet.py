@@ -76,7 +76,7 @@ class Fleet:
         write_workbook(book, rows)
         body: dict[str, Any] = {"name": name, "parameters": {"workbook": str(book)}}
         if queue is not None:
-            self.call("POST", f"/work_pools/{POOL}/queues/", {"name": queue}, exists_ok=True)
+            self.call("POST", f"/work_pools/{POOL}/queues", {"name": queue}, exists_ok=True)
             body["work_queue_name"] = queue
         run = self.call("POST", f"/deployments/{self.deployment_id}/create_flow_run", body)
         return str(run["id"])

@@ -30,6 +30,7 @@ POOL = "proctor-process"
 HEARTBEAT_S = 30  # Prefect's minimum
 DEAD_AFTER_S = 90  # no heartbeat for this long: the run's worker died
 DEAD_RUNS = "proctor: crash flow runs whose worker died"
+QUEUES = ("urgent", "default", "bulk")  # the pool's work queues, highest priority first
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -124,16 +125,23 @@ def start_worker(stack: Stack, n: int, env: dict[str, str], *, limit: int | None
 
 
 def create_pool(api: str) -> None:
-    """Create the process work pool (a worker would too, but deployments may come first)."""
+    """Create the process work pool (a worker would too, but deployments may come first) and
+    its queues by priority: `urgent` (1), `default` (2, where prefect.yaml deploys) and
+    `bulk` (3). Workers take due runs from a higher queue first."""
     api_call(api, "POST", "/work_pools/", {"name": POOL, "type": "process"}, exists_ok=True)
+    for priority, name in enumerate(QUEUES, start=1):
+        if api_call(api, "POST", f"/work_pools/{POOL}/queues",
+                    {"name": name, "priority": priority}, exists_ok=True) is None:
+            api_call(api, "PATCH", f"/work_pools/{POOL}/queues/{name}", {"priority": priority})
 
 
 def watch_for_dead_runs(api: str, within_s: int = DEAD_AFTER_S) -> None:
     """Have the Prefect server mark Crashed every flow run that goes `within_s` seconds
-    without a heartbeat while it is Pending or Running: its worker or machine died (SIGKILL,
-    power, OOM), so no one is left to report the end. Prefect's own mechanism (a proactive
-    automation on `prefect.flow-run.heartbeat`); created once, by name. A crashed run is
-    resumed with `prefect flow-run retry RUN`: Proctor's flows are safe to run again."""
+    without a heartbeat while it is Submitting, Pending or Running: its worker or machine
+    died (SIGKILL, power, OOM), so no one is left to report the end. Prefect's own mechanism
+    (a proactive automation on `prefect.flow-run.heartbeat`); created once, by name. A
+    crashed run is resumed with `prefect flow-run retry RUN`: Proctor's flows are safe to run
+    again."""
     found = api_call(api, "POST", "/automations/filter",
                      {"automations": {"name": {"any_": [DEAD_RUNS]}}})
     if found:
@@ -145,10 +153,10 @@ def watch_for_dead_runs(api: str, within_s: int = DEAD_AFTER_S) -> None:
         "trigger": {
             "type": "event", "posture": "Proactive", "threshold": 1, "within": within_s,
             "match": {"prefect.resource.id": "prefect.flow-run.*"},
-            # From Pending and Running too: a run killed before its first heartbeat reached
-            # the server would otherwise never be looked at.
-            "after": ["prefect.flow-run.Pending", "prefect.flow-run.Running",
-                      "prefect.flow-run.heartbeat"],
+            # From Submitting, Pending and Running too: a run whose worker died before its
+            # first heartbeat reached the server would otherwise never be looked at.
+            "after": ["prefect.flow-run.Submitting", "prefect.flow-run.Pending",
+                      "prefect.flow-run.Running", "prefect.flow-run.heartbeat"],
             "expect": ["prefect.flow-run.heartbeat", *(f"prefect.flow-run.{e}" for e in ends)],
             "for_each": ["prefect.resource.id"],
         },

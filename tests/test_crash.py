@@ -76,7 +76,6 @@ def test_50_runs_killed_at_random_then_resumed(tmp_path: Path, policy_dir: Path)
 
     # Most kills caught the run mid-flight (the rest came just after it ended).
     assert len(crashed) >= RUNS * 0.8, Counter(after_kills.values())
-    assert all(k["killed"] >= 3 for k in kills if k["state"] == "Running")
     assert Counter(resumed.values()) == {"Completed": RUNS}
 
     # The app holds every invoice exactly once, each paid once.
@@ -129,7 +128,7 @@ def _moment(fleet: Fleet, db: Path, run_id: str, moment: str, delay: float,
     holds an invoice of this run that it has not released (the reply to its save is pending).
     Returns that invoice's number."""
     deadline = time.monotonic() + timeout_s
-    while fleet.states([run_id])[run_id] in ("Scheduled", "Late", "Pending"):
+    while fleet.states([run_id])[run_id] not in ("Running", "Completed", "Failed", "Crashed"):
         assert time.monotonic() < deadline, f"{run_id} never started\n{fleet.worker_logs()}"
         time.sleep(0.2)
     if moment == "random":
