@@ -135,10 +135,6 @@ class Fleet:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}"
                          for p in logs if p.exists())
 
-    def workers_online(self) -> int:
-        workers = self.call("POST", f"/work_pools/{POOL}/workers/filter", {})
-        return sum(1 for w in workers if w.get("status") == "ONLINE")
-
 
 def kill_tree(pid: int) -> int:
     """SIGKILL `pid` and all its descendants (each frozen first, until no new one appears, so
