@@ -60,9 +60,7 @@ class Fleet:
                    prefect_database=prefect_database, worker_limit=worker_limit, deploy=True,
                    app_limits={"acme-payables": app_limit} if app_limit else None, env=env)
         try:
-            yield cls(stack, {**env, "PREFECT_API_URL": stack.prefect_api,
-                              "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                              "PREFECT_HOME": str(state / "prefect")}, folder, worker_limit)
+            yield cls(stack, stack.env(env), folder, worker_limit)
         finally:
             down(state, stack)
 

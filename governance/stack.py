@@ -50,6 +50,13 @@ class Stack:
     def state_file(self) -> Path:
         return Path(self.state_dir) / "state.json"
 
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment of the stack's processes (and of workers added later): this
+        process's, then `extra`, then the stack's Prefect home and API."""
+        return {**os.environ, **(extra or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_HOME": str(Path(self.state_dir) / "prefect"),
+                "PREFECT_API_URL": self.prefect_api}
+
     def save(self) -> None:
         self.state_file.write_text(json.dumps(asdict(self), indent=2))
 
@@ -75,19 +82,17 @@ def up(state_dir: Path, *, workers: int = 2, prefect_port: int = 4200, review_po
     if running is not None and any(_alive(pid) for pid in running.pids.values()):
         raise StackError(f"a stack from {state_dir} is already up; `proctor down` first")
     state_dir.mkdir(parents=True, exist_ok=True)
-    base = {**os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_HOME": str(state_dir / "prefect")}
     api = f"http://127.0.0.1:{prefect_port}/api"
     stack = Stack(str(state_dir), api, f"http://127.0.0.1:{review_port}")
+    base = stack.env(env)
     try:
-        server_env = dict(base)
+        server_env = {k: v for k, v in base.items() if k != "PREFECT_API_URL"}
         if prefect_database:
             server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_database
         _start(stack, "prefect-server", [sys.executable, "-m", "prefect", "server", "start",
                                           "--host", "127.0.0.1", "--port", str(prefect_port)],
                server_env)
         _wait(f"{api}/health", timeout_s, stack, "prefect-server")
-        base["PREFECT_API_URL"] = api
         for target, limit in (app_limits or {}).items():
             set_app_limit(api, target, limit)
         create_pool(api)
