@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,8 +40,12 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "hostname": platform.node()}
+    found = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+             "platform": platform.platform(), "hostname": platform.node()}
+    torch = sys.modules.get("torch")  # only when the benchmark itself used torch
+    if torch is not None and torch.cuda.is_available():
+        found["gpu"] = torch.cuda.get_device_name(0)
+    return found
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> float:
