@@ -80,6 +80,7 @@ def document_inbox(inbox: str, requested_by: str | None = None,
     who = requested_by or settings.user
     reader = DocumentRobot(governance.gate, governance.writer, models, requested_by=who,
                            flow_run_id=run_id, flow_author=settings.flow_author)
+    reader.record_models()  # which models (and weights, and quantization) this run used
     results = [read_document(reader, name, data) for name, data in inbox_items(Path(inbox))]
     accepted = [r for r in results if r.status == "accepted"]
     entered: dict[str, str] = {}

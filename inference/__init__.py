@@ -8,7 +8,7 @@ Imports nothing from governance, audit, robots or flows; every inference returns
 
 from inference.classifier import Calibration, Classification, DocumentClassifier, Example
 from inference.documents import Document, DocumentLimits, read_bytes, read_document
-from inference.duplicates import DuplicateCheck, DuplicateDetector
+from inference.duplicates import DuplicateCheck, DuplicateDetector, SimilarDocument
 from inference.embeddings import Embedder
 from inference.errors import (
     ClassifierError,
@@ -46,6 +46,7 @@ __all__ = [
     "InferenceSettings", "InvalidModelOutput", "InvoiceExtractor", "InvoiceFields",
     "LoadedModel", "MalformedDocument", "ModelError", "ModelInfo", "ModelLoadError",
     "ModelNotFound", "ModelRegistry", "ModelSpec", "NormalizedText", "QuantizationUnavailable",
+    "SimilarDocument",
     "UnsupportedDocument", "VectorIndex", "VectorIndexError", "VectorIndexUnavailable",
     "WeaviateIndex", "installed_model_path", "load_embedder", "load_model", "normalize",
     "parse_fields", "read_bytes", "read_document", "sha256_text",

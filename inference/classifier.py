@@ -8,7 +8,7 @@ with `learn`, which refits and recalibrates.
 
     classifier = DocumentClassifier(embedder, examples)    # [(text, "invoice"), ...]
     result = classifier.classify(text)                     # Classification(label, confidence)
-    classifier.learn(text, "credit_note")                  # a reviewer said otherwise
+    record = classifier.learn(text, "credit_note")         # a reviewer said otherwise
 """
 
 from __future__ import annotations
@@ -107,19 +107,24 @@ class DocumentClassifier:
         """The labeled examples the classifier was fitted on, corrections included."""
         return list(self._examples)
 
-    def fit(self, examples: Iterable[Example | tuple[str, str]]) -> Calibration:
-        """Replace the examples with these, refit and recalibrate."""
+    def fit(self, examples: Iterable[Example | tuple[str, str]]) -> InferenceRecord:
+        """Replace the examples with these, refit and recalibrate; the record of the embedding
+        and fitting (input: the examples; output: how many, and the calibration)."""
         parsed = [_example(e) for e in examples]
-        vectors = self.embedder.encode([self._head(e.text) for e in parsed])
-        self._examples, self._vectors = parsed, list(vectors)
-        return self._refit()
+        with timed() as clock:
+            vectors = self.embedder.encode([self._head(e.text) for e in parsed])
+            self._examples, self._vectors = parsed, list(vectors)
+            self._refit()
+        return self._fit_record(parsed, clock.ms)
 
-    def learn(self, text: str, label: str, source: str = "reviewer") -> Calibration:
-        """Add one correction as a labeled example, refit and recalibrate."""
+    def learn(self, text: str, label: str, source: str = "reviewer") -> InferenceRecord:
+        """Add one correction as a labeled example, refit and recalibrate; the record of it."""
         example = _example(Example(text=text, label=_label(label), source=source))
-        self._examples.append(example)
-        self._vectors.append(self.embedder.encode([self._head(example.text)])[0])
-        return self._refit()
+        with timed() as clock:
+            self._examples.append(example)
+            self._vectors.append(self.embedder.encode([self._head(example.text)])[0])
+            self._refit()
+        return self._fit_record([example], clock.ms)
 
     def classify(self, text: str) -> Classification:
         """The type of one document."""
@@ -148,6 +153,15 @@ class DocumentClassifier:
 
     def _head(self, text: str) -> str:
         return normalize(text).text[: self.head_chars]
+
+    def _fit_record(self, added: list[Example], latency_ms: float) -> InferenceRecord:
+        """The record of embedding `added` and refitting: input hash over the added examples."""
+        given = json.dumps([[e.label, e.text] for e in added], ensure_ascii=False)
+        output = {"added": len(added), "labels": dict(Counter(e.label for e in added)),
+                  "examples": len(self._examples),
+                  "calibration": self.calibration.model_dump(include={
+                      "calibrated", "temperature", "accuracy", "held_out"})}
+        return self.embedder.record("fit", given, output, None, latency_ms)
 
     def _result(self, text: str, row: np.ndarray, latency_ms: float) -> Classification:
         best = int(row.argmax())

@@ -26,8 +26,19 @@ from inference.text import normalize
 KEY_FIELDS = ("vendor_name", "invoice_number", "total", "iban")
 
 
+class SimilarDocument(BaseModel):
+    """An earlier document like this one, as remembered in the index (for reviewers)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    similarity: float
+    metadata: dict[str, Any]
+
+
 class DuplicateCheck(BaseModel):
-    """The most similar earlier document, how similar, and which key fields are equal."""
+    """The most similar earlier document, how similar, which key fields are equal, and the
+    few most similar earlier documents by text (best first)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -36,6 +47,7 @@ class DuplicateCheck(BaseModel):
     text_similarity: float
     same_fields: list[str]
     record: InferenceRecord
+    similar: list[SimilarDocument] = []
 
     def policy_input(self) -> dict[str, Any]:
         """What the policy sees: {"of": id | None, "similarity": 0..1, "same_fields": [...]}."""
@@ -46,8 +58,10 @@ class DuplicateCheck(BaseModel):
 class DuplicateDetector:
     """Finds the earlier invoice most like a new one."""
 
-    def __init__(self, index: VectorIndex, embedder: Embedder, *, head_chars: int = 2000):
+    def __init__(self, index: VectorIndex, embedder: Embedder, *, head_chars: int = 2000,
+                 similar: int = 3):
         self.index, self.embedder, self.head_chars = index, embedder, head_chars
+        self.similar = similar
 
     def check(self, doc_id: str, text: str, fields: InvoiceFields) -> DuplicateCheck:
         """Compare `text` and `fields` with every remembered invoice except `doc_id` itself."""
@@ -55,6 +69,8 @@ class DuplicateDetector:
             vector = self.embedder.embed(self._head(text))
             hits = [h for h in self.index.search(vector, k=5, filter={"kind": "invoice"})
                     if h.id != doc_id]
+            similar = [SimilarDocument(id=h.id, similarity=round(min(1.0, max(0.0, h.score)), 4),
+                               metadata=h.metadata) for h in hits[:self.similar]]
             if fields.invoice_number:
                 hits += [h for h in self.index.search(vector, k=3, filter={
                     "kind": "invoice", "invoice_number": fields.invoice_number}) if h.id != doc_id]
@@ -67,16 +83,22 @@ class DuplicateDetector:
                     best = (score, hit.score, same, hit.id)
         score, text_score, same, of = best
         score = min(1.0, max(0.0, score))  # float32 cosine can land a hair outside [0, 1]
-        output = {"of": of, "similarity": round(score, 4), "same_fields": same}
+        output = {"of": of, "similarity": round(score, 4), "same_fields": same,
+                  "similar": {s.id: s.similarity for s in similar}}
         record = self.embedder.record("duplicate", text, output, score, clock.ms)
         return DuplicateCheck(of=of, similarity=score, text_similarity=text_score,
-                              same_fields=same, record=record)
+                              same_fields=same, record=record, similar=similar)
 
-    def remember(self, doc_id: str, text: str, fields: InvoiceFields) -> None:
-        """Add an invoice to the index so later ones are compared with it."""
-        metadata = {"kind": "invoice", **{k: getattr(fields, k) for k in KEY_FIELDS
-                                          if getattr(fields, k) is not None}}
-        self.index.add(doc_id, self.embedder.embed(self._head(text)), metadata)
+    def remember(self, doc_id: str, text: str, fields: InvoiceFields, *,
+                 name: str = "") -> InferenceRecord:
+        """Add an invoice (`name`: its file) to the index so later ones are compared with it;
+        the record of embedding it."""
+        metadata = {"kind": "invoice", **({"file": name} if name else {}),
+                    **{k: getattr(fields, k) for k in KEY_FIELDS if getattr(fields, k) is not None}}
+        with timed() as clock:
+            self.index.add(doc_id, self.embedder.embed(self._head(text)), metadata)
+        output = {"indexed": doc_id, "kind": "invoice", "dimension": self.embedder.dimension}
+        return self.embedder.record("index", text, output, None, clock.ms)
 
     def _head(self, text: str) -> str:
         return normalize(text).text[: self.head_chars]

@@ -21,6 +21,8 @@ with `raise ... from exc`, so callers catch these and nothing else.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class InferenceError(Exception):
     """Base class of this package's errors."""
@@ -72,13 +74,14 @@ class InvalidModelOutput(InferenceError):
     """A generative model produced output that does not fit the extraction schema.
 
     `raw` is exactly what the model produced and `problems` says what is wrong with it; the
-    output is never repaired.
+    output is never repaired. `record` is the call's `InferenceRecord` when the model ran.
     """
 
     def __init__(self, message: str, *, raw: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.raw = raw
         self.problems = problems or []
+        self.record: Any = None
 
 
 class ClassifierError(InferenceError):

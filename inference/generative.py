@@ -22,7 +22,7 @@ import regex
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from inference.errors import InvalidModelOutput, ModelError
-from inference.records import InferenceRecord, sha256_text, timed
+from inference.records import InferenceRecord, Stopwatch, sha256_text
 from inference.runtime import LoadedModel, ModelSpec, QuantizationSetting, load_model
 from inference.schema import FIELD_NAMES, InvoiceFields
 
@@ -45,11 +45,14 @@ PROMPT = (
 
 
 class GenerativeResult(BaseModel):
-    """Validated fields, the model's exact output, and the record for the ledger."""
+    """Validated fields, how sure the model was of each value (the geometric mean of the
+    probabilities of its tokens; empty when decoding was not constrained), the model's exact
+    output, and the record for the ledger."""
 
     model_config = ConfigDict(frozen=True)
 
     fields: InvoiceFields
+    confidences: dict[str, float] = {}
     raw: str
     record: InferenceRecord
 
@@ -79,6 +82,23 @@ def parse_fields(raw: str) -> InvoiceFields:
                                  raw=raw, problems=problems) from exc
 
 
+def _mean_probability(probabilities: list[float]) -> float:
+    """The geometric mean of token probabilities (0 for none)."""
+    if not probabilities:
+        return 0.0
+    return math.exp(sum(math.log(max(p, 1e-12)) for p in probabilities) / len(probabilities))
+
+
+def _value_spans(raw: str) -> dict[str, tuple[int, int]]:
+    """Where each field's value (quotes included, or null) sits in a grammar-shaped answer."""
+    spans = {}
+    for name in FIELD_NAMES:
+        found = regex.search(f'"{name}": ?(null|"[^"]*")', raw)
+        if found:
+            spans[name] = found.span(1)
+    return spans
+
+
 class GenerativeExtractor:
     """Invoice fields from a local causal LM, constrained to the schema and validated."""
 
@@ -104,16 +124,30 @@ class GenerativeExtractor:
     def extract(self, text: str) -> GenerativeResult:
         """Ask the model for the fields of `text`; raises `InvalidModelOutput` if they fail."""
         prompt = PROMPT.format(keys=", ".join(FIELD_NAMES), text=text)
-        with timed() as clock:
-            raw, confidence = (self._constrained(prompt) if self.constrained
-                               else self._free(prompt))
-        fields = parse_fields(raw)
+        clock = Stopwatch()
+        try:
+            raw, tokens = (self._constrained(prompt) if self.constrained
+                           else self._free(prompt))
+            fields = parse_fields(raw)
+        except InvalidModelOutput as exc:  # on record too, with what the model said
+            output = {"invalid": exc.problems or [str(exc)], "raw": exc.raw}
+            exc.record = self._record(text, output, None, clock.stop())
+            raise
+        clock.stop()
+        confidence = _mean_probability([p for _, _, p in tokens]) if tokens else None
+        confidences = {name: _mean_probability([p for start, end, p in tokens
+                                                 if start < span[1] and end > span[0]])
+                       for name, span in _value_spans(raw).items()
+                       if getattr(fields, name) is not None} if tokens else {}
+        record = self._record(text, fields.model_dump(), confidence, clock.ms)
+        return GenerativeResult(fields=fields, confidences=confidences, raw=raw, record=record)
+
+    def _record(self, text: str, output: dict, confidence: float | None,
+                latency_ms: float) -> InferenceRecord:
         info = self.loaded.info
-        record = InferenceRecord(task="generate", model=info.name, revision=info.revision,
-                                 quantization=info.quantization, input_sha256=sha256_text(text),
-                                 output=fields.model_dump(), confidence=confidence,
-                                 latency_ms=clock.ms)
-        return GenerativeResult(fields=fields, raw=raw, record=record)
+        return InferenceRecord(task="generate", model=info.name, revision=info.revision,
+                               quantization=info.quantization, input_sha256=sha256_text(text),
+                               output=output, confidence=confidence, latency_ms=latency_ms)
 
     def _ids(self, prompt: str):  # noqa: ANN202 - a torch tensor
         tokenizer, model = self.loaded.tokenizer, self.loaded.model
@@ -124,7 +158,7 @@ class GenerativeExtractor:
                                      f"at most {limit} with room for the answer", raw="")
         return ids.to(next(model.parameters()).device)
 
-    def _free(self, prompt: str) -> tuple[str, float | None]:
+    def _free(self, prompt: str) -> tuple[str, list[tuple[int, int, float]]]:
         import torch
 
         ids = self._ids(prompt)
@@ -133,9 +167,10 @@ class GenerativeExtractor:
             out = self.loaded.model.generate(
                 ids, attention_mask=torch.ones_like(ids), max_new_tokens=self.max_new_tokens,
                 do_sample=False, pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
-        return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip(), None
+        return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip(), []
 
-    def _constrained(self, prompt: str) -> tuple[str, float]:
+    def _constrained(self, prompt: str) -> tuple[str, list[tuple[int, int, float]]]:
+        """The answer and, for each token, (start, end, probability) in it."""
         import torch
 
         pieces = self._token_pieces()
@@ -143,7 +178,8 @@ class GenerativeExtractor:
         # transformers 5 calls the KV cache `cache`; 4.x called it `past_key_values`
         key = "cache" if "cache" in inspect.signature(model.forward).parameters else \
             "past_key_values"
-        ids, past, text, log_p = self._ids(prompt), None, "", 0.0
+        ids, past, text = self._ids(prompt), None, ""
+        tokens: list[tuple[int, int, float]] = []
         with torch.inference_mode():
             for step in range(self.max_new_tokens):
                 out = model(input_ids=ids, use_cache=True, **{key: past})
@@ -153,10 +189,11 @@ class GenerativeExtractor:
                 if choice is None:
                     raise InvalidModelOutput(f"no token continues a valid answer after {step} "
                                              "tokens", raw=text)
+                tokens.append((len(text), len(text) + len(pieces[choice]),
+                               float(probs[choice])))
                 text += pieces[choice]
-                log_p += math.log(max(float(probs[choice]), 1e-12))
                 if GRAMMAR.fullmatch(text):
-                    return text, math.exp(log_p / (step + 1))
+                    return text, tokens
                 ids = torch.tensor([[choice]], device=ids.device)
         raise InvalidModelOutput(f"the answer was not finished within {self.max_new_tokens} "
                                  "tokens", raw=text)

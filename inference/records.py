@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Task = Literal["embed", "classify", "extract", "generate", "duplicate"]
+# fit: examples embedded and a classifier (re)fitted; index: a document embedded into the index
+Task = Literal["embed", "classify", "extract", "generate", "duplicate", "fit", "index"]
 
 
 def sha256_text(text: str) -> str:

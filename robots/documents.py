@@ -29,16 +29,21 @@ from inference import (
     Document,
     DocumentClassifier,
     DocumentError,
+    DuplicateCheck,
     DuplicateDetector,
     EmbeddedIndex,
+    GenerativeExtractor,
     InferenceRecord,
+    InvalidModelOutput,
     InvoiceExtractor,
     InvoiceFields,
+    ModelInfo,
     WeaviateIndex,
     load_embedder,
     read_bytes,
 )
 from inference.corpus import labeled_examples
+from inference.extractor import instruction_warnings
 from inference.settings import InferenceSettings
 from robots.invoices import InvoiceRow
 
@@ -54,21 +59,26 @@ Status = Literal["accepted", "already_done", "filed", "unreadable", "denied", "r
 
 @dataclass
 class DocumentModels:
-    """The models one worker loads once: classifier, extractor, duplicate detector, and where
-    reviewers' corrections are kept."""
+    """The models one worker loads once: classifier, extractor (the generative one for invoice
+    fields when configured), duplicate detector, where reviewers' corrections are kept, what
+    was loaded (`loaded`) and the model calls made while loading (`startup`)."""
 
     classifier: DocumentClassifier
     extractor: InvoiceExtractor
     duplicates: DuplicateDetector
     examples_path: Path
+    generative: GenerativeExtractor | None = None
+    loaded: list[ModelInfo] = field(default_factory=list)
+    startup: list[InferenceRecord] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def learn_type(self, text: str, label: str) -> None:
+    def learn_type(self, text: str, label: str) -> InferenceRecord:
         """A reviewer said what this document is: keep it as an example and refit."""
         with self.lock:
-            self.classifier.learn(text, label)
+            record = self.classifier.learn(text, label)
             self.examples_path.parent.mkdir(parents=True, exist_ok=True)
             self.classifier.save_examples(self.examples_path)
+        return record
 
 
 def load_document_models(config: InferenceSettings, documents_dir: Path) -> DocumentModels:
@@ -87,10 +97,29 @@ def load_document_models(config: InferenceSettings, documents_dir: Path) -> Docu
         index_path = config.index_path or documents_dir / "index.db"
         index_path.parent.mkdir(parents=True, exist_ok=True)
         index = EmbeddedIndex(index_path)
-    return DocumentModels(classifier=DocumentClassifier(embedder, examples),
-                          extractor=InvoiceExtractor(embedder),
+    classifier = DocumentClassifier(embedder)
+    fitted = classifier.fit(examples)
+    generative = None
+    if config.generative_model is not None:
+        generative = GenerativeExtractor.load(config.generative_model,
+                                              quantization=config.quantization,
+                                              device=config.device)
+    return DocumentModels(classifier=classifier, extractor=InvoiceExtractor(embedder),
                           duplicates=DuplicateDetector(index, embedder),
-                          examples_path=examples_path)
+                          examples_path=examples_path, generative=generative,
+                          loaded=[embedder.info] + ([generative.loaded.info] if generative
+                                                    else []),
+                          startup=[fitted])
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """The invoice fields one extractor read: values, confidences, warnings, and the text."""
+
+    values: dict[str, str]
+    confidence: dict[str, float]
+    warnings: list[str]
+    text: str
 
 
 @dataclass
@@ -151,9 +180,8 @@ class DocumentRobot:
         with self._models.lock:
             kind = self._models.classifier.classify(document.text)
         self._record(kind.record, path, document.sha256)
-        extraction = self._models.extractor.extract(document.text)
-        self._record(extraction.record, path, document.sha256)
-        fields = _fields({k: f.value or "" for k, f in extraction.fields.items()})
+        read = self._extract(document, path)
+        fields = _fields(read.values)
         duplicate = self._models.duplicates.check(document.sha256, document.text, fields)
         self._record(duplicate.record, path, document.sha256)
         proposed = {"document_type": kind.label,
@@ -169,13 +197,14 @@ class DocumentRobot:
                 "sha256": document.sha256,
                 "classification": {"label": kind.label,
                                    "confidence": round(kind.confidence, 4)},
-                "confidence": {name: round(f.confidence, 4)
-                               for name, f in extraction.fields.items() if f.value is not None},
+                "confidence": read.confidence,
                 "near_duplicate": duplicate.policy_input(),
-                "warnings": document.normalization.report() + extraction.warnings,
-                "document": extraction.text[:MAX_SHOWN_CHARS],
-                "extracted": {name: f"{f.value} (confidence {f.confidence:.2f})"
-                              for name, f in extraction.fields.items() if f.value is not None},
+                "similar_documents": _similar(duplicate),
+                "warnings": read.warnings,
+                "document": read.text[:MAX_SHOWN_CHARS],
+                "extracted": {name: f"{value} (confidence {read.confidence[name]:.2f})"
+                              if name in read.confidence else value
+                              for name, value in read.values.items() if value},
             })
         outcome = self._gate.submit(action, _accept)
         return self._result(path, document, proposed, outcome)
@@ -190,7 +219,7 @@ class DocumentRobot:
             corrected = {k: [proposed.get(k, ""), v] for k, v in final.items()
                          if v != proposed.get(k, "")}
             if corrected:
-                self._learn(path, document.text, corrected, final, outcome)
+                self._learn(path, document, corrected, final, outcome)
             kind = final.get("document_type")
             if kind != "invoice":  # a person said what it is: kept on record, nothing entered
                 return DocumentResult(str(path), "filed", kind, final, corrected,
@@ -200,7 +229,9 @@ class DocumentRobot:
                 return DocumentResult(str(path), "failed", kind, final, corrected,
                                       message=problem, outcome=outcome)
             with self._models.lock:  # later invoices are compared with this one
-                self._models.duplicates.remember(document.sha256, document.text, _fields(final))
+                indexed = self._models.duplicates.remember(document.sha256, document.text,
+                                                           _fields(final), name=path.name)
+            self._record(indexed, path, document.sha256)
             return DocumentResult(str(path), "accepted", kind, final, corrected, outcome=outcome)
         status: Status = outcome.status if outcome.status in (  # type: ignore[assignment]
             "denied", "rejected", "expired", "planned") else "failed"
@@ -209,19 +240,75 @@ class DocumentRobot:
         return DocumentResult(str(path), status, proposed.get("document_type"), proposed,
                               message=outcome.message, outcome=outcome)
 
-    def _learn(self, path: Path, text: str, corrected: dict[str, list[str]],
+    def _learn(self, path: Path, document: Document, corrected: dict[str, list[str]],
                final: dict[str, str], outcome: Outcome) -> None:
         """A person corrected the model: record it, and keep a type correction as an example."""
         self._writer.append("document.corrected", actor=self.actor, payload={
             "file": path.name, "corrections": corrected, "approval_id": outcome.approval_id},
             flow_run_id=self._flow_run_id, action_id=outcome.action_id, action_kind=ACCEPT)
         if "document_type" in corrected:
-            self._models.learn_type(text, final["document_type"])
+            self._record(self._models.learn_type(document.text, final["document_type"]), path,
+                         document.sha256)
 
-    def _record(self, record: InferenceRecord, path: Path, sha256: str) -> None:
+    def record_models(self) -> None:
+        """Put on record which models this run loaded (`model.loaded`: name, revision,
+        quantization loaded and requested, why they differ, device, footprint) and the model
+        calls made while loading them (fitting the classifier)."""
+        for info in self._models.loaded:
+            self._writer.append("model.loaded", actor=f"model:{info.name}",
+                                payload=info.model_dump(mode="json"),
+                                flow_run_id=self._flow_run_id)
+        for record in self._models.startup:
+            self._record(record)
+
+    def _extract(self, document: Document, path: Path) -> _Fields:
+        """The invoice fields, by the generative model when one is configured (its answer
+        validated; an invalid one is rejected and the document goes to a person with no
+        fields), else by the pattern extractor."""
+        generative = self._models.generative
+        if generative is None:
+            extraction = self._models.extractor.extract(document.text)
+            self._record(extraction.record, path, document.sha256)
+            found = {k: f for k, f in extraction.fields.items() if f.value is not None}
+            return _Fields({k: f.value or "" for k, f in found.items()},
+                           {k: round(f.confidence, 4) for k, f in found.items()},
+                           document.normalization.report() + extraction.warnings,
+                           extraction.text)
+        warnings = document.normalization.report() + instruction_warnings(document.text)
+        try:
+            with self._models.lock:
+                result = generative.extract(document.text)
+        except InvalidModelOutput as exc:
+            if exc.record is not None:
+                self._record(exc.record, path, document.sha256)
+            problems = "; ".join(exc.problems or [str(exc)])
+            return _Fields({}, {}, [*warnings, "the generative model's answer was rejected, "
+                                    f"not repaired: {problems}"], document.text)
+        self._record(result.record, path, document.sha256)
+        values = {k: v for k, v in result.fields.model_dump().items() if v is not None}
+        return _Fields(values, {k: round(c, 4) for k, c in result.confidences.items()},
+                       warnings, document.text)
+
+    def _record(self, record: InferenceRecord, path: Path | None = None,
+                sha256: str | None = None) -> None:
+        about = {"file": path.name, "document_sha256": sha256} if path is not None else {}
         self._writer.append("model.inference", actor=f"model:{record.model}", payload={
-            "file": path.name, "document_sha256": sha256, **record.model_dump(mode="json")},
-            flow_run_id=self._flow_run_id)
+            **about, **record.model_dump(mode="json")}, flow_run_id=self._flow_run_id)
+
+
+def _similar(check: DuplicateCheck) -> list[dict[str, Any]]:
+    """The earlier documents most like this one, for the reviewer; IBANs masked."""
+    shown = []
+    for hit in check.similar:
+        meta = hit.metadata
+        iban = str(meta.get("iban") or "")
+        shown.append({"file": meta.get("file", hit.id[:12]), "type": meta.get("kind", ""),
+                      "vendor": meta.get("vendor_name", ""),
+                      "invoice_number": meta.get("invoice_number", ""),
+                      "total": meta.get("total", ""),
+                      "iban": ("••••" + iban[-4:]) if iban else "",
+                      "similarity": hit.similarity})
+    return shown
 
 
 def _accept(action: Action) -> dict[str, Any]:

@@ -18,12 +18,24 @@ import pytest
 from flows.document_inbox import inbox_items
 from governance.composition import Governance, build
 from governance.settings import Settings
-from inference import DocumentClassifier, DuplicateDetector, EmbeddedIndex, InvoiceExtractor
+from inference import (
+    DocumentClassifier,
+    DuplicateDetector,
+    EmbeddedIndex,
+    Example,
+    GenerativeExtractor,
+    InferenceSettings,
+    InvoiceExtractor,
+    read_bytes,
+)
 from inference.corpus import generate_corpus, labeled_examples
-from robots.documents import DocumentModels, DocumentRobot
+from robots.documents import FIELDS, DocumentModels, DocumentRobot, load_document_models
 from tests.conftest import PASSWORD
 from tests.inference_files import eml_bytes, pdf_bytes
 from tests.inference_models import embedder
+from tests.inference_tiny_lm import DOCUMENT as TINY_DOCUMENT
+from tests.inference_tiny_lm import TARGET as TINY_TARGET
+from tests.inference_tiny_lm import build as build_tiny_lm
 
 CORPUS = generate_corpus(60, seed=11, noise=0.0, hostile=0.0)
 INVOICES = [d for d in CORPUS if d.doc_type == "invoice"]
@@ -50,11 +62,15 @@ def robot(governance: Governance, models: DocumentModels) -> DocumentRobot:
                          flow_run_id=None)
 
 
-def reviewer(governance: Governance, act: Callable[[str], object]) -> threading.Thread:
-    """rhea, at work in the review queue: acts on the first request that reaches it."""
+def reviewer(governance: Governance, act: Callable[[str], object],
+             stop: threading.Event | None = None) -> threading.Thread:
+    """rhea, at work in the review queue: acts on the first request that reaches it (or goes
+    home when `stop` is set)."""
 
     def work() -> None:
         for _ in range(1500):
+            if stop is not None and stop.is_set():
+                return
             pending = governance.approvals.list("pending")
             if pending:
                 act(pending[0].id)
@@ -64,6 +80,11 @@ def reviewer(governance: Governance, act: Callable[[str], object]) -> threading.
     thread = threading.Thread(target=work)
     thread.start()
     return thread
+
+
+def result_text(doc) -> str:  # noqa: ANN001 - a CorpusDocument
+    """The text the robot works on (and learns from): the document as read."""
+    return read_bytes(doc.text.encode(), "x.txt").text
 
 
 def confident(robot: DocumentRobot, doc) -> bool:  # noqa: ANN001 - a CorpusDocument
@@ -79,11 +100,21 @@ def test_a_clean_invoice_is_accepted_and_every_model_call_is_on_record(
     for name in ("vendor_name", "invoice_number", "total", "currency", "issue_date"):
         assert result.fields[name] == doc.fields[name]
     inferences = governance.reader.query(kind="model.inference")
-    assert [e.data()["task"] for e in inferences] == ["classify", "extract", "duplicate"]
+    # classified, extracted, compared with earlier invoices, and (accepted) added to the index
+    assert [e.data()["task"] for e in inferences] == ["classify", "extract", "duplicate",
+                                                      "index"]
     for entry in inferences:
         record = entry.data()
         assert len(record["revision"]) == 64 and len(record["input_sha256"]) == 64
         assert record["quantization"] in ("nf4", "none") and record["latency_ms"] >= 0
+        assert record["output"] and "confidence" in record
+        assert record["file"] == "invoice.txt" and len(record["document_sha256"]) == 64
+    by_task = {e.data()["task"]: e.data() for e in inferences}
+    assert by_task["classify"]["output"]["label"] == "invoice"
+    assert 0.0 < by_task["classify"]["confidence"] <= 1.0
+    assert by_task["extract"]["output"]["invoice_number"] == doc.fields["invoice_number"]
+    assert by_task["index"]["output"]["indexed"] == by_task["index"]["document_sha256"]
+    assert by_task["index"]["confidence"] is None  # embedding into the index has no answer
     decided = governance.reader.query(kind="policy.decided")[-1].data()
     assert decided["outcome"] == "allow"
     row = result.invoice_row(1)
@@ -128,8 +159,8 @@ def test_unsure_fields_go_to_a_person_and_their_corrections_continue(
     assert entry.data()["corrections"] == {"vendor_name": ["", corrected]}
 
 
-def test_a_type_a_person_sets_is_filed_and_learned(settings: Settings, models: DocumentModels,
-                                                   policy_dir: Path) -> None:
+def test_a_type_a_person_sets_is_filed_learned_and_kept_across_a_restart(
+        settings: Settings, models: DocumentModels, policy_dir: Path, tmp_path: Path) -> None:
     # Its own classifier: what it learns here must not change the other tests' answers.
     models.classifier = DocumentClassifier(embedder(), labeled_examples(per_type=10))
     data = json.loads((policy_dir / "data.json").read_text())
@@ -156,6 +187,26 @@ def test_a_type_a_person_sets_is_filed_and_learned(settings: Settings, models: D
     saved = json.loads(models.examples_path.read_text())
     assert saved[-1]["label"] == "credit_note" and saved[-1]["source"] == "reviewer"
     assert not governance.reader.query(action_kind="acme.create_invoice")
+    (fit,) = [e.data() for e in governance.reader.query(kind="model.inference")
+              if e.data()["task"] == "fit"]  # the refit is a model call on record too
+    assert fit["output"]["labels"] == {"credit_note": 1} and fit["file"] == "letter.txt"
+    assert fit["output"]["examples"] == before + 1
+
+    # A restart: a fresh worker loads the examples, the reviewer's one included, and says so.
+    fresh = load_document_models(InferenceSettings(
+        quantization="nf4", device="cpu", examples_path=models.examples_path), tmp_path / "w2")
+    assert fresh.classifier.examples[-1] == Example(text=result_text(doc), label="credit_note",
+                                                    source="reviewer")
+    assert len(fresh.classifier.examples) == before + 1
+    DocumentRobot(governance.gate, governance.writer, fresh, requested_by="alice",
+                  flow_run_id=None).record_models()
+    (loaded,) = governance.reader.query(kind="model.loaded")
+    info = loaded.data()
+    assert info["name"] == "all-MiniLM-L6-v2" and len(info["revision"]) == 64
+    assert (info["quantization"], info["requested"], info["device"]) == ("nf4", "nf4", "cpu")
+    assert info["footprint_bytes"] > 0 and "note" in info
+    startup = governance.reader.query(kind="model.inference")[-1].data()
+    assert startup["task"] == "fit" and startup["output"]["examples"] == before + 1
 
 
 def test_an_instruction_in_the_text_goes_to_a_person_who_rejects_it(
@@ -231,3 +282,71 @@ def test_an_inbox_is_a_folder_or_a_mailbox(tmp_path: Path) -> None:
     assert names == ["a.pdf", "b.txt", "mail.mbox#1.eml", "mail.mbox#2.eml"]
     with pytest.raises(FileNotFoundError, match="missing"):
         list(inbox_items(tmp_path / "missing"))
+
+
+@pytest.fixture(scope="module")
+def tiny_lms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two tiny Llamas: one trained to answer for `DOCUMENT`, one with random weights."""
+    root = tmp_path_factory.mktemp("tiny-lm")
+    return {"trained": build_tiny_lm(root / "trained", train_steps=150),
+            "random": build_tiny_lm(root / "random")}
+
+
+def test_a_configured_generative_model_reads_the_fields_on_record(
+        governance: Governance, tiny_lms: dict[str, Path], tmp_path: Path) -> None:
+    governance.identity.add_user("rhea", PASSWORD, roles={"approver"},
+                                 groups={"document-reviewers"})
+    models = load_document_models(InferenceSettings(
+        quantization="nf4", device="cpu", generative_model=tiny_lms["trained"]), tmp_path)
+    assert models.generative is not None
+    assert [(i.kind, i.quantization) for i in models.loaded] == [("encoder", "nf4"),
+                                                                 ("causal_lm", "nf4")]
+    robot = DocumentRobot(governance.gate, governance.writer, models, requested_by="alice",
+                          flow_run_id=None)
+    robot.record_models()
+    stop = threading.Event()
+    thread = reviewer(governance, lambda rid: governance.approvals.approve(rid, "rhea"), stop)
+    result = robot.read("tiny.txt", TINY_DOCUMENT.encode())
+    stop.set()
+    thread.join()
+    assert result.status == "accepted", result.message
+    expected = {k: v for k, v in TINY_TARGET.items() if v is not None}
+    assert {k: result.fields[k] for k in expected} == expected
+    tasks = [e.data()["task"] for e in governance.reader.query(kind="model.inference")]
+    assert tasks == ["fit", "classify", "generate", "duplicate", "index"]  # no pattern extractor
+    generated = next(e.data() for e in governance.reader.query(kind="model.inference")
+                     if e.data()["task"] == "generate")
+    assert generated["model"] == "trained" and 0.5 < generated["confidence"] <= 1.0
+    assert generated["output"]["total"] == "119.00"
+    context = governance.reader.query(kind="action.proposed")[0].data()["context"]
+    assert set(context["confidence"]) == set(expected)  # one per value, from its tokens
+    assert all(0.0 < c <= 1.0 for c in context["confidence"].values())
+    assert [e.data()["name"] for e in governance.reader.query(kind="model.loaded")] == [
+        "all-MiniLM-L6-v2", "trained"]
+
+
+def test_invalid_generative_output_is_rejected_and_goes_to_a_person(
+        robot: DocumentRobot, governance: Governance, tiny_lms: dict[str, Path]) -> None:
+    # A model that answers freely and knows nothing: its output is not JSON.
+    robot._models.generative = GenerativeExtractor.load(
+        tiny_lms["random"], quantization="nf4", constrained=False, max_new_tokens=30)
+    seen: dict[str, object] = {}
+
+    def look_and_reject(request_id: str) -> None:
+        request = governance.approvals.get(request_id)
+        seen.update(reasons=request.reasons, params=request.action["params"],
+                    warnings=request.action["context"]["warnings"])
+        governance.approvals.reject(request_id, "rhea", "will type it in myself")
+
+    thread = reviewer(governance, look_and_reject)
+    result = robot.read("tiny.txt", TINY_DOCUMENT.encode())
+    thread.join()
+    assert result.status == "rejected"
+    assert {"low_confidence_fields", "document_suspicious"} <= set(seen["reasons"])  # type: ignore[arg-type]
+    params = seen["params"]
+    assert all(params[k] == "" for k in FIELDS if k != "document_type")  # type: ignore[index]
+    assert any("rejected, not repaired" in w for w in seen["warnings"])  # type: ignore[union-attr]
+    (generated,) = [e.data() for e in governance.reader.query(kind="model.inference")
+                    if e.data()["task"] == "generate"]
+    assert generated["output"]["invalid"] and generated["output"]["raw"]
+    assert generated["confidence"] is None
