@@ -25,7 +25,7 @@ sure := {
 
 clean := {
 	"confidence": sure, "classification": {"label": "invoice", "confidence": 0.97},
-	"near_duplicate": {"similarity": 0.41, "document_id": "d-7"}, "warnings": [],
+	"near_duplicate": {"of": "d-7", "similarity": 0.41, "same_fields": []}, "warnings": [],
 }
 
 test_confident_invoice_is_allowed if {
@@ -34,7 +34,7 @@ test_confident_invoice_is_allowed if {
 }
 
 test_near_duplicate_is_denied if {
-	ctx := object.union(clean, {"near_duplicate": {"similarity": 0.99, "document_id": "d-1"}})
+	ctx := object.union(clean, {"near_duplicate": {"of": "d-1", "similarity": 0.99, "same_fields": ["iban", "total"]}})
 	d := data.proctor.decision with input as {"action": accept({}), "context": ctx}
 	d.outcome == "deny"
 	"near_duplicate_invoice" in d.reasons
