@@ -17,7 +17,8 @@ from demo.acme.config import AcmeConfig
 @contextmanager
 def serve(config: AcmeConfig, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Run the app on loopback until the block ends; yields its base URL."""
-    sock = socket.socket()
+    # IPPROTO_TCP, so asyncio sets TCP_NODELAY on each connection (else ~40 ms per answer)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind((host, port))
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning",
                                            lifespan="off"))
