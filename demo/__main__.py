@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PROCTOR = [sys.executable, "-m", "governance.cli"]
 
 DEMO_PASSWORD = "demo-password-123"  # every demo user's; a real team uses `proctor users add`
-# The demo organisation: (name, roles, approver groups).
-PEOPLE = (("alice", "author", ()), ("bob", "approver", ("finance-approvers",)),
-          ("carol", "approver", ("treasury",)), ("rhea", "approver", ("document-reviewers",)),
-          ("dora", "auditor", ()))
+# The demo organisation: (name, roles, approver groups); the first, an administrator, adds
+# everyone else.
+PEOPLE = (("adam", "admin", ()), ("alice", "author", ()),
+          ("bob", "approver", ("finance-approvers",)), ("carol", "approver", ("treasury",)),
+          ("rhea", "approver", ("document-reviewers",)), ("dora", "auditor", ()))
 # Who decides what in the demo: (action kind, approver, vote)
 SCRIPT = {
     "acme.release_payment": ("bob", "approve", "large but expected: lab equipment order"),
@@ -56,11 +57,22 @@ def proctor(env: dict[str, str], *args: str,
 
 
 def add_people(env: dict[str, str]) -> None:
-    """The demo's users, once (a second run finds them there)."""
+    """The demo's users, once (a second run finds them there): the first administrator (no
+    one to vouch for them yet), then everyone else, added by that administrator (their
+    password, then the new user's)."""
+    admin = PEOPLE[0][0]
+    known = {line.split()[0] for line in proctor(env, "users", "list").stdout.splitlines()}
     for name, role, groups in PEOPLE:
+        if name in known:
+            continue
         args = [a for g in groups for a in ("--group", g)]
-        proctor(env, "users", "add", name, "--role", role, *args, "--email",
-                f"{name}@acme.example", "--password-stdin", stdin=DEMO_PASSWORD)
+        vouch = ["--as", admin] if name != admin else []
+        added = proctor(env, "users", "add", name, "--role", role, *args, "--email",
+                        f"{name}@acme.example", *vouch, "--password-stdin",
+                        stdin=DEMO_PASSWORD if name == admin else f"{DEMO_PASSWORD}\n"
+                        f"{DEMO_PASSWORD}")
+        if added.returncode != 0:
+            raise RuntimeError(f"could not add the demo user {name}: {added.stderr.strip()}")
 
 
 def play_approvers(env: dict[str, str], flow: subprocess.Popen, timeout_s: float) -> None:
@@ -126,7 +138,9 @@ def _review_document(env: dict[str, str], request: dict[str, Any]) -> None:
 
 def _api_vote(env: dict[str, str], request: dict[str, Any], who: str, comment: str) -> str:
     """Approve through the REST API, as the review UI's approve button does."""
-    token = proctor(env, "users", "token", who).stdout.strip()
+    # An approver makes their own token (an administrator may not make one that votes).
+    token = proctor(env, "users", "token", who, "--as", who, "--password-stdin",
+                    stdin=DEMO_PASSWORD).stdout.strip()
     url = env["PROCTOR_DEMO_REVIEW_URL"]
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
         seen = api.get(f"/api/approvals/{request['id']}").json()
@@ -188,7 +202,7 @@ def run(workdir: Path, keep: bool) -> int:
     with prefect_server(workdir / "prefect") as api, acme_app(workdir / "acme.db") as acme, \
             review_service(demo_env(workdir, api, acme), workdir / "review.log") as review:
         say(f"  Prefect API  {api}\n  Acme app     {acme}\n  Review UI    {review}/queue "
-            f"(users alice, bob, carol, dora; password {DEMO_PASSWORD})")
+            f"(users adam, alice, bob, carol, rhea, dora; password {DEMO_PASSWORD})")
         env = {**demo_env(workdir, api, acme), "PROCTOR_DEMO_REVIEW_URL": review}
         say("\nalice runs the invoice-entry flow; bob and carol watch the review queue:")
         try:

@@ -31,6 +31,7 @@ from governance.errors import (
     SelfApprovalError,
 )
 from governance.identity import IdentityError, User
+from governance.websessions import TOO_MANY_PASSWORDS, WebSessions
 
 
 class EntryOut(BaseModel):
@@ -60,11 +61,13 @@ def _out(entry: LedgerEntry) -> EntryOut:
     return EntryOut(**{**entry.model_dump(), "payload": entry.data()})
 
 
-def _refuse(request: Request, status: int, who: str, why: str) -> HTTPException:
+def _refuse(request: Request, status: int, who: str, why: str,
+            headers: dict[str, str] | None = None) -> HTTPException:
     governance: Governance = request.app.state.governance
     governance.writer.append("access.refused", actor=who, payload={
         "path": request.url.path, "method": request.method, "reason": why})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return HTTPException(status, why, headers=headers)
 
 
@@ -137,10 +140,20 @@ class EditIn(VoteIn):
     edits: dict[str, str]
 
 
+class SeenIn(BaseModel):
+    id: str
+    view_digest: str = Field(description="the request's view_digest as you saw it")
+
+
 class BulkIn(BaseModel):
     reason: str
-    request_ids: list[str] = Field(min_length=1, max_length=500)
+    requests: list[SeenIn] = Field(min_length=1, max_length=500)
     password: str | None = None
+
+
+class TokenIn(BaseModel):
+    password: str | None = Field(
+        default=None, description="your password: required for a token for yourself")
 
 
 class UserIn(BaseModel):
@@ -181,11 +194,28 @@ def user_out(u: User) -> dict[str, Any]:
             "email": u.email, "active": u.active}
 
 
-def router(governance: Governance) -> APIRouter:
-    """The /api routes over one wired `Governance`."""
+def router(governance: Governance, sessions: WebSessions) -> APIRouter:
+    """The /api routes over one wired `Governance`; `sessions` counts wrong passwords (one
+    limit with the web UI's logins)."""
     api = APIRouter(prefix="/api")
     approvals = governance.approvals
     identity = governance.identity
+    review = governance.settings.review
+
+    def confirm_password(request: Request, user: User, password: str | None) -> None:
+        """Raise unless `password` is `user`'s: 403 when missing or wrong, 429 while too many
+        wrong ones were given (every refusal recorded)."""
+        if not password:
+            raise _refuse(request, 403, user.name, "your password is required for this")
+        why = sessions.recheck_password(identity, user.name, password,
+                                        attempts=review.login_attempts,
+                                        window_s=review.login_window_s)
+        if why == TOO_MANY_PASSWORDS:
+            wait = sessions.throttled({f"user:{user.name}": review.login_attempts},
+                                      review.login_window_s)
+            raise _refuse(request, 429, user.name, why, {"Retry-After": str(max(wait, 1))})
+        if why is not None:
+            raise _refuse(request, 403, user.name, why)
 
     @api.get("/health")
     def health() -> dict[str, str]:
@@ -225,10 +255,7 @@ def router(governance: Governance) -> APIRouter:
         wanted = access.scope(identity, user, QueueFilter(
             status=None if status == "all" else status, reason=reason, action_kind=action_kind,
             min_age_s=min_age_s, max_age_s=max_age_s, min_amount=min_amount,
-            max_amount=max_amount))
-        if group:
-            groups = wanted.groups if wanted.groups is not None else {group}
-            wanted = QueueFilter(**{**wanted.__dict__, "groups": frozenset(groups) & {group}})
+            max_amount=max_amount), group)
         try:
             page = approvals.page(wanted, after=cursor, limit=limit)
         except ApprovalError as exc:
@@ -258,8 +285,7 @@ def router(governance: Governance) -> APIRouter:
     def reauthenticated(request: Request, user: User, password: str | None) -> bool:
         if not password:
             return False
-        if identity.check_password(user.name, password) is None:
-            raise _refuse(request, 403, user.name, "wrong password on re-authentication")
+        confirm_password(request, user, password)
         return True
 
     def decided(request: Request, user: User, act: Any) -> RequestOut:
@@ -303,11 +329,11 @@ def router(governance: Governance) -> APIRouter:
     def bulk(request: Request, body: BulkIn, user: Voter) -> list[dict[str, Any]]:
         """Approve requests that share a policy reason; each is voted and recorded on its own."""
         again = reauthenticated(request, user, body.password)
-        ids = []
-        for request_id in body.request_ids:
-            visible(request, user, request_id)
-            ids.append(request_id)
-        return [r.__dict__ for r in approvals.bulk_approve(ids, user.name, body.reason,
+        seen = {}
+        for item in body.requests:
+            visible(request, user, item.id)
+            seen[item.id] = item.view_digest
+        return [r.__dict__ for r in approvals.bulk_approve(seen, user.name, body.reason,
                                                            reauthenticated=again)]
 
     # --- administration --------------------------------------------------------------------
@@ -343,19 +369,23 @@ def router(governance: Governance) -> APIRouter:
                 email=body.email, active=body.active)
         except IdentityError as exc:
             raise admin_error(request, admin, exc) from None
-        if body.active is False:
-            identity.revoke_tokens(name)
         governance.writer.append("identity.changed", actor=admin.name, payload=user_out(changed))
         return user_out(changed)
 
     @api.post("/users/{name}/tokens", status_code=201)
-    def new_token(request: Request, name: str, admin: Admin) -> dict[str, str]:
-        """A new API token for `name`, shown once."""
-        try:
-            token = identity.create_token(name)
-        except IdentityError as exc:
-            raise admin_error(request, admin, exc) from None
-        governance.writer.append("identity.token_created", actor=admin.name,
+    def new_token(request: Request, name: str, user: Annotated[User, Depends(caller)],
+                  body: TokenIn | None = None) -> dict[str, str]:
+        """A new API token for `name`, shown once. For yourself, with your password; as an
+        administrator, for someone who does not vote (an approver makes their own)."""
+        target = identity.get(name)
+        why = access.token_refusal(user, target, name)
+        if why is not None:
+            unknown = target is None and access.allowed(user, "users.manage")
+            raise _refuse(request, 422 if unknown else 403, user.name, why)
+        if name == user.name:
+            confirm_password(request, user, body.password if body else None)
+        token = identity.create_token(name)
+        governance.writer.append("identity.token_created", actor=user.name,
                                  payload={"user": name})
         return {"user": name, "token": token}
 

@@ -105,7 +105,7 @@ def create_app(governance: Governance, *, sweep: bool = True) -> FastAPI:
         """Prometheus text format; counts and ages only, nothing secret (see governance.metrics)."""
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(api.router(governance))
+    app.include_router(api.router(governance, sessions))
     app.include_router(web.router(governance, sessions))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

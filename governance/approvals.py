@@ -418,20 +418,21 @@ class Approvals:
                      edited_by=approver, view_digest=digest)
         return self._vote(request_id, approver, "approve", comment, digest, reauthenticated)
 
-    def bulk_approve(self, request_ids: Iterable[str], approver: str, reason: str, *,
-                     seen: dict[str, str] | None = None,
+    def bulk_approve(self, seen: dict[str, str], approver: str, reason: str, *,
                      reauthenticated: bool = False) -> list[BulkResult]:
         """Approve several requests that share the policy reason `reason`, each on its own:
-        each gets its own vote and ledger entries, and each may be refused on its own."""
+        each gets its own vote and ledger entries, and each may be refused on its own.
+
+        `seen` maps each request id to the `view_digest` the approver was shown, as for single
+        votes: a request that changed since is refused."""
         results = []
-        for request_id in request_ids:
+        for request_id, digest in seen.items():
             try:
                 request = self.get(request_id)
                 if reason not in request.reasons:
                     raise ApprovalError(f"request {request_id} is not for reason {reason!r}")
                 done = self.approve(request_id, approver, f"bulk approval: {reason}",
-                                    seen=(seen or {}).get(request_id, request.view_digest),
-                                    reauthenticated=reauthenticated)
+                                    seen=digest, reauthenticated=reauthenticated)
                 results.append(BulkResult(request_id, True, done.status))
             except ApprovalError as exc:
                 results.append(BulkResult(request_id, False, "refused", str(exc)))

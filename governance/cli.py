@@ -7,7 +7,8 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,10 +18,11 @@ import typer
 from audit import LedgerEntry, LedgerWriteError, export_bundle, verify_bundle
 from audit.keys import load_public_key
 from audit.merkle import consistency_proof, verify_consistency
-from governance.approvals import QueueFilter
+from governance import access
+from governance.approvals import ApprovalRequest, QueueFilter
 from governance.composition import Governance, build
 from governance.errors import ApprovalError, PolicyError
-from governance.identity import IdentityError
+from governance.identity import IdentityError, User
 from governance.policy_regorus import RegorusEngine, run_rego_tests
 from governance.settings import Settings
 
@@ -347,20 +349,54 @@ def _brief(payload: dict[str, Any]) -> str:
 def approvals_list(
     status: Annotated[str, typer.Option(help="pending, approved, rejected, expired or all")]
     = "pending",
+    group: Annotated[Optional[str], typer.Option(help="only this approver group's")] = None,
+    reason: Annotated[Optional[str], typer.Option(help="only with this policy reason")] = None,
+    action_kind: Annotated[Optional[str], typer.Option(help="e.g. acme.release_payment")]
+    = None,
+    min_age_s: Annotated[Optional[float], typer.Option(min=0, help="waiting at least")] = None,
+    max_age_s: Annotated[Optional[float], typer.Option(min=0, help="waiting at most")] = None,
+    min_amount: Annotated[Optional[float], typer.Option()] = None,
+    max_amount: Annotated[Optional[float], typer.Option()] = None,
+    as_user: Annotated[Optional[str], typer.Option(
+        "--as", help="show NAME's queue (asks for their password); without it, the whole "
+        "queue, as the database holds it")] = None,
+    password_stdin: PasswordStdin = False,
     as_json: AsJson = False,
 ) -> None:
-    """Requests in the queue (pending ones by default)."""
+    """Requests in the queue, oldest first, with the REST API's filters."""
     if status not in ("pending", "approved", "rejected", "expired", "all"):
         _fail(f"unknown status {status!r}: use pending, approved, rejected, expired or all", 2)
-    requests = _governance().approvals.list(None if status == "all" else status)  # type: ignore[arg-type]
-    for r in requests:
-        if as_json:
-            typer.echo(json.dumps(_request_view(r)))
-        else:
-            params = r.action["params"]
-            typer.echo(f"{r.id}  {r.status:<8} {r.action_kind:<26} group={r.approver_group:<18} "
-                       f"by={r.requested_by:<8} {', '.join(r.reasons)}  "
-                       f"{params.get('invoice_number') or params.get('vendor', '')}")
+    governance = _governance()
+    wanted = QueueFilter(status=None if status == "all" else status, reason=reason,
+                         action_kind=action_kind, min_age_s=min_age_s, max_age_s=max_age_s,
+                         min_amount=min_amount, max_amount=max_amount)
+    if as_user is not None:
+        who = _authenticate(governance, as_user, password_stdin)
+        user = governance.identity.get(who)
+        assert user is not None
+        wanted = access.scope(governance.identity, user, wanted, group)
+    elif group:
+        wanted = replace(wanted, groups=frozenset({group}))
+    for r in _queue(governance, wanted):
+        typer.echo(json.dumps(_request_view(r)) if as_json else _line(r))
+
+
+def _queue(governance: Governance, wanted: QueueFilter) -> Iterator[ApprovalRequest]:
+    """Every request `wanted` selects, oldest first, page by page."""
+    after = None
+    while True:
+        page = governance.approvals.page(wanted, after=after, limit=500)
+        yield from page.items
+        if not (after := page.next_cursor):
+            return
+
+
+def _line(r: ApprovalRequest) -> str:
+    params = r.action["params"]
+    return (f"{r.id}  {r.status:<8} {r.action_kind:<26} group={r.approver_group:<18} "
+            f"by={r.requested_by:<8} {', '.join(r.reasons)}  "
+            f"{params.get('invoice_number') or params.get('vendor', '')} "
+            f"{params.get('amount', '')}").rstrip()
 
 
 @approvals_app.command("show")
@@ -424,23 +460,29 @@ def approvals_edit(
 def approvals_bulk(
     reason: Annotated[str, typer.Option(help="the policy reason the requests share")],
     as_user: AsUser = None, password_stdin: PasswordStdin = False,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask before approving")] = False,
 ) -> None:
-    """Approve every pending request you may vote on that has this policy reason, one by one."""
+    """Approve the pending requests you may vote on that have this policy reason, one by one.
+    They are listed first; each vote is bound to the request as listed (one that changes in
+    the meantime is refused)."""
     governance = _governance()
     who = _authenticate(governance, as_user, password_stdin)
-    groups = governance.identity.visible_groups(who)
-    ids: list[str] = []
-    after = None
-    while True:
-        page = governance.approvals.page(QueueFilter(groups=groups, reason=reason), after=after,
-                                         limit=500)
-        ids += [r.id for r in page.items if governance.approvals.may_vote(r, who) is None]
-        if not (after := page.next_cursor):
-            break
-    for result in governance.approvals.bulk_approve(ids, who, reason, reauthenticated=True):
+    user = governance.identity.get(who)
+    assert user is not None
+    shown: dict[str, str] = {}
+    for r in _queue(governance, access.scope(governance.identity, user,
+                                             QueueFilter(reason=reason))):
+        if governance.approvals.may_vote(r, who) is None:
+            typer.echo(_line(r))
+            shown[r.id] = r.view_digest
+    typer.echo(f"{len(shown)} request(s) with reason {reason!r} that {who} may approve")
+    if not shown:
+        return
+    if not yes and not typer.confirm(f"Approve these {len(shown)} as {who}?"):
+        _fail("nothing approved")
+    for result in governance.approvals.bulk_approve(shown, who, reason, reauthenticated=True):
         typer.echo(f"{result.request_id}: {result.status}"
                    + (f" ({result.message})" if result.message else ""))
-    typer.echo(f"{len(ids)} request(s) with reason {reason!r}")
 
 
 @approvals_app.command("sweep")
@@ -529,22 +571,56 @@ def run(
 
 # --- users and the API service -------------------------------------------------------------------
 
+def _admin(governance: Governance, as_user: str | None, password_stdin: bool, command: str,
+           *, or_self: str | None = None) -> User:
+    """The enabled administrator `--as` names (or, for commands about oneself, the person
+    `or_self` names), once their password is confirmed; refused and recorded otherwise."""
+    who = _authenticate(governance, as_user, password_stdin)
+    user = governance.identity.get(who)
+    if user is None or (who != or_self and not user.has_role("admin")):
+        _refuse_cli(governance, who, command, f"{who} is not an administrator")
+    assert user is not None
+    return user
+
+
+def _refuse_cli(governance: Governance, who: str, command: str, why: str,
+               code: int = 1) -> None:
+    governance.writer.append("access.refused", actor=who or "anonymous", payload={
+        "path": f"cli {command}", "method": "admin", "reason": why})
+    _fail(f"refused: {why}", code)
+
+
 @users_app.command("add")
 def users_add(
     name: str,
     role: Annotated[list[str], typer.Option(help="author, approver, auditor or admin")],
     group: Annotated[Optional[list[str]], typer.Option(help="approver group")] = None,
     email: Annotated[Optional[str], typer.Option(help="where notices are sent")] = None,
-    password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
+    as_user: AsUser = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="read the passwords from stdin, one a line: yours (the "
+        "administrator's), then the new user's")] = False,
 ) -> None:
-    """Add a user (the password is asked for, or read from stdin)."""
+    """Add a user, as an administrator (`--as`, your password is asked for first). While no
+    administrator exists, the first one is added without `--as`."""
+    governance = _governance()
+    if any(u.has_role("admin") for u in governance.identity.users()):
+        by = _admin(governance, as_user, password_stdin, "users add").name
+    elif "admin" in role:
+        by = "bootstrap"  # the very first administrator: nobody else could vouch for them
+    else:
+        _fail("no administrator exists yet: add one first (proctor users add NAME --role "
+              "admin), then add everyone else --as that administrator", 2)
     password = (sys.stdin.readline().rstrip("\n") if password_stdin
-                else typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+                else typer.prompt(f"Password for {name}", hide_input=True,
+                                  confirmation_prompt=True))
     try:
-        user = _governance().identity.add_user(name, password, roles=set(role),
-                                               groups=set(group or ()), email=email)
+        user = governance.identity.add_user(name, password, roles=set(role),
+                                            groups=set(group or ()), email=email)
     except IdentityError as exc:
         _fail(str(exc), 2)
+    governance.writer.append("identity.changed", actor=by, payload={
+        "created": user.name, "roles": user.roles, "groups": user.groups, "active": True})
     typer.echo(f"user {user.name}: roles {user.roles}; groups {user.groups or '-'}")
 
 
@@ -567,21 +643,19 @@ def users_set(
     disable: Annotated[bool, typer.Option(help="disable the user and revoke tokens")] = False,
     enable: Annotated[bool, typer.Option()] = False,
     as_user: AsUser = None,
+    password_stdin: PasswordStdin = False,
 ) -> None:
-    """Change a user's roles, groups, email or status (never your own roles or groups)."""
+    """Change a user's roles, groups, email or status, as an administrator (never your own
+    roles or groups); asks for your password."""
     governance = _governance()
-    by = as_user or governance.settings.user
+    by = _admin(governance, as_user, password_stdin, "users set").name
     groups = set() if no_groups else (set(group) if group is not None else None)
     active = False if disable else (True if enable else None)
     try:
         user = governance.identity.update_user(name, by=by, roles=set(role) if role else None,
                                                groups=groups, email=email, active=active)
     except IdentityError as exc:
-        governance.writer.append("access.refused", actor=by, payload={
-            "path": "cli users set", "method": "admin", "reason": str(exc)})
-        _fail(str(exc), 2)
-    if disable:
-        governance.identity.revoke_tokens(name)
+        _refuse_cli(governance, by, "users set", str(exc), 2)
     governance.writer.append("identity.changed", actor=by, payload={
         "user": name, "roles": user.roles, "groups": user.groups, "active": user.active})
     typer.echo(f"user {user.name}: roles {user.roles}; groups {user.groups or '-'}; "
@@ -589,18 +663,31 @@ def users_set(
 
 
 @users_app.command("token")
-def users_token(name: str) -> None:
-    """Create an API token for a user; it is printed once and stored only as a hash."""
-    try:
-        typer.echo(_governance().identity.create_token(name))
-    except IdentityError as exc:
-        _fail(str(exc), 2)
+def users_token(name: str, as_user: AsUser = None,
+                password_stdin: PasswordStdin = False) -> None:
+    """Create an API token, printed once and stored only as a hash: for yourself, or as an
+    administrator for someone who does not vote (approvers make their own); asks for your
+    password."""
+    governance = _governance()
+    by = _admin(governance, as_user, password_stdin, "users token", or_self=name)
+    why = access.token_refusal(by, governance.identity.get(name), name)
+    if why is not None:
+        _refuse_cli(governance, by.name, "users token", why)
+    token = governance.identity.create_token(name)
+    governance.writer.append("identity.token_created", actor=by.name, payload={"user": name})
+    typer.echo(token)
 
 
 @users_app.command("revoke-tokens")
-def users_revoke_tokens(name: str) -> None:
-    """Revoke every API token of a user."""
-    typer.echo(f"revoked {_governance().identity.revoke_tokens(name)} token(s) of {name}")
+def users_revoke_tokens(name: str, as_user: AsUser = None,
+                        password_stdin: PasswordStdin = False) -> None:
+    """Revoke every API token of a user (yours, or anyone's as an administrator)."""
+    governance = _governance()
+    by = _admin(governance, as_user, password_stdin, "users revoke-tokens", or_self=name)
+    revoked = governance.identity.revoke_tokens(name)
+    governance.writer.append("identity.tokens_revoked", actor=by.name,
+                             payload={"user": name, "revoked": revoked})
+    typer.echo(f"revoked {revoked} token(s) of {name}")
 
 
 @users_app.command("delegate")
@@ -608,22 +695,21 @@ def users_delegate(
     delegator: str, delegate: str,
     until: Annotated[str, typer.Option(help="end date, ISO 8601 (UTC), e.g. 2026-12-24")],
     as_user: AsUser = None,
+    password_stdin: PasswordStdin = False,
 ) -> None:
-    """Let DELEGATE vote in DELEGATOR's groups until the end date."""
-    governance = _governance()
-    by = as_user or governance.settings.user
+    """Let DELEGATE vote in DELEGATOR's groups until the end date: your own vote, or anyone's
+    as an administrator; asks for your password."""
     try:
         end = datetime.fromisoformat(until)
     except ValueError:
         _fail(f"--until {until!r} is not an ISO 8601 date or time", 2)
     end = end if end.tzinfo else end.replace(tzinfo=UTC)
-    caller = governance.identity.get(by)
-    if by != delegator and (caller is None or not caller.has_role("admin")):
-        _fail(f"{by} may delegate only their own vote (or be an administrator)", 2)
+    governance = _governance()
+    by = _admin(governance, as_user, password_stdin, "users delegate", or_self=delegator).name
     try:
         row = governance.identity.delegate(delegator, delegate, until=end, by=by)
     except IdentityError as exc:
-        _fail(str(exc), 2)
+        _refuse_cli(governance, by, "users delegate", str(exc), 2)
     governance.writer.append("identity.delegated", actor=by, payload={
         "delegator": delegator, "delegate": delegate, "until": end.isoformat()})
     typer.echo(f"delegation {row.id}: {delegate} votes for {delegator} until {end.isoformat()}")

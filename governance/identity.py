@@ -160,7 +160,11 @@ class Identity:
                     groups: set[str] | None = None, email: str | None = None,
                     active: bool | None = None, password: str | None = None) -> User:
         """Change a user; `by` (an admin, checked by the caller) may not change themselves,
-        except their own password."""
+        except their own password.
+
+        A user who is disabled, or who becomes an approver, loses every API token: a token
+        someone else made for them before (an administrator may make tokens only for people
+        who do not vote) must not start voting."""
         if by == name and (roles is not None or groups is not None or active is not None):
             raise IdentityError(f"{by} cannot change their own roles, groups or status; "
                                 "ask another administrator")
@@ -172,6 +176,8 @@ class Identity:
             user = session.get(User, name)
             if user is None:
                 raise IdentityError(f"no user {name!r}")
+            revoke = active is False or (roles is not None and "approver" in roles
+                                         and "approver" not in user.role_set)
             if roles is not None:
                 user.roles = ",".join(sorted(roles))
             if groups is not None:
@@ -185,7 +191,9 @@ class Identity:
             session.add(user)
             session.commit()
             session.refresh(user)
-            return user
+        if revoke:
+            self.revoke_tokens(name)
+        return user
 
     def delegate(self, delegator: str, delegate: str, *, until: datetime, by: str,
                  starts: datetime | None = None) -> Delegation:

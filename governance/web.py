@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import secrets
 import unicodedata
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +25,7 @@ from governance.approvals import ApprovalRequest, QueueFilter
 from governance.composition import Governance
 from governance.errors import ApprovalError
 from governance.identity import User
-from governance.websessions import WebSession, WebSessions
+from governance.websessions import TOO_MANY_PASSWORDS, WebSession, WebSessions
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LOGIN_COOKIE = "proctor_login"
@@ -106,13 +105,11 @@ class Page:
         """True when the password was typed again now or within the re-auth window."""
         password = form.get("password", "")
         if password:
-            if self.sessions.throttled({f"user:{user.name}": self.settings.login_attempts},
-                                       self.settings.login_window_s):
-                self.refuse(request, 429, user.name, "too many wrong passwords")
-                return False
-            if self.governance.identity.check_password(user.name, password) is None:
-                self.sessions.failed([f"user:{user.name}"])
-                self.refuse(request, 403, user.name, "wrong password on re-authentication")
+            why = self.sessions.recheck_password(
+                self.governance.identity, user.name, password,
+                attempts=self.settings.login_attempts, window_s=self.settings.login_window_s)
+            if why is not None:
+                self.refuse(request, 429 if why == TOO_MANY_PASSWORDS else 403, user.name, why)
                 return False
             self.sessions.confirm_password(request.cookies.get(self.cookie, ""))
             return True
@@ -218,10 +215,7 @@ def router(governance: Governance, sessions: WebSessions) -> APIRouter:
         except ValueError as exc:
             return page.render(request, "error.html", 422, user=user, session=session,
                                message=str(exc))
-        scoped = access.scope(identity, user, wanted)
-        if group:  # narrow to one group, never widen
-            allowed_groups = scoped.groups if scoped.groups is not None else {group}
-            scoped = replace(scoped, groups=frozenset(allowed_groups) & {group})
+        scoped = access.scope(identity, user, wanted, group.strip() or None)
         try:
             result = approvals.page(scoped, after=after or None, limit=PAGE_SIZE)
         except ApprovalError as exc:
@@ -264,7 +258,8 @@ def router(governance: Governance, sessions: WebSessions) -> APIRouter:
                                        "by reason) and at least one selected request.")
         seen = {k.removeprefix("seen_"): v for k, v in form.items() if k.startswith("seen_")}
         reauth = page.reauthenticated(request, user, session, form)
-        results = approvals.bulk_approve(ids, user.name, reason, seen=seen,
+        # A request ticked without the digest of what was shown is refused (stale view).
+        results = approvals.bulk_approve({i: seen.get(i, "") for i in ids}, user.name, reason,
                                          reauthenticated=reauth)
         return page.render(request, "bulk.html", user=user, session=session, results=results,
                            reason=reason)

@@ -21,6 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from audit import ensure_tables
+from governance.identity import Identity
+
+TOO_MANY_PASSWORDS = "too many wrong passwords"
+WRONG_PASSWORD = "wrong password on re-authentication"
 
 
 def _now() -> datetime:
@@ -141,6 +145,20 @@ class WebSessions:
                     left = oldest + timedelta(seconds=window_s) - self._clock()
                     return max(1, int(left.total_seconds()))
         return 0
+
+    def recheck_password(self, identity: Identity, name: str, password: str, *,
+                         attempts: int, window_s: int) -> str | None:
+        """Why `password` does not confirm that `name` is at the keyboard now, or None when it
+        does. Wrong passwords count against the same per-user limit as failed logins, so a
+        stolen session or token cannot be used to guess the password:
+        `TOO_MANY_PASSWORDS` once `attempts` failed within `window_s`, else `WRONG_PASSWORD`."""
+        key = f"user:{name}"
+        if self.throttled({key: attempts}, window_s):
+            return TOO_MANY_PASSWORDS
+        if identity.check_password(name, password) is None:
+            self.failed([key])
+            return WRONG_PASSWORD
+        return None
 
     def failed(self, keys: list[str]) -> None:
         now = self._clock()

@@ -333,12 +333,14 @@ def test_bulk_approval_records_each_request_on_its_own(governance: Governance) -
         ids.append(governance.approvals.open(action, decision(governance, action)).id)
     own = payment("25000.00", requested_by="bob")
     ids.append(governance.approvals.open(own, decision(governance, own)).id)
-    results = governance.approvals.bulk_approve(ids, "bob", "amount_over_approval_limit")
+    seen = {i: governance.approvals.get(i).view_digest for i in ids}
+    results = governance.approvals.bulk_approve(seen, "bob", "amount_over_approval_limit")
     assert [r.ok for r in results] == [True, True, True, False]
     assert "cannot vote" in results[-1].message
     assert len(governance.reader.query(kind="approval.approved")) == 3
     assert len(governance.reader.query(kind="approval.voted")) == 3
-    wrong = governance.approvals.bulk_approve([ids[-1]], "carol", "bank_account_change")
+    wrong = governance.approvals.bulk_approve({ids[-1]: seen[ids[-1]]}, "carol",
+                                              "bank_account_change")
     assert not wrong[0].ok and "not for reason" in wrong[0].message
 
 

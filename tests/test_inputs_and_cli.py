@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from demo.workbook import DEMO_ROWS, write_workbook
-from governance.composition import Governance
+from governance.composition import Governance, build
 from governance.models import Action
+from governance.settings import Settings
 from robots.invoices import WorkbookError, read_invoices
 from tests.conftest import PASSWORD, ROOT, approvers
 
@@ -171,19 +172,65 @@ def test_auditor_queries_and_exports(governance: Governance, env: dict[str, str]
     assert bad.returncode == 2 and "decision must be" in bad.stderr
 
 
-def test_users_cli(env: dict[str, str], tmp_path: Path) -> None:
+def test_users_cli(env: dict[str, str], settings: Settings) -> None:
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "governance.cli", *args], input=stdin,
                               capture_output=True, text=True, env={**os.environ, **env})
 
-    short = run("users", "add", "dora", "--role", "auditor", "--password-stdin", stdin="short\n")
+    pw = "a long enough password"
+    first = run("users", "add", "dora", "--role", "auditor", "--password-stdin", stdin=pw)
+    assert first.returncode == 2 and "no administrator exists yet" in first.stderr
+    short = run("users", "add", "adam", "--role", "admin", "--password-stdin", stdin="short\n")
     assert short.returncode == 2 and "at least 12 characters" in short.stderr
-    bad_role = run("users", "add", "dora", "--role", "boss", "--password-stdin",
-                   stdin="a long enough password\n")
+    boot = run("users", "add", "adam", "--role", "admin", "--password-stdin", stdin=pw)
+    assert boot.returncode == 0, boot.stderr  # the first administrator, without --as
+    # From now on, every change needs --as an administrator and their password.
+    unproven = run("users", "add", "dora", "--role", "auditor", "--as", "adam",
+                   "--password-stdin", stdin=f"not adam's password\n{pw}")
+    assert unproven.returncode == 1 and "wrong user name or password" in unproven.stderr
+    bad_role = run("users", "add", "dora", "--role", "boss", "--as", "adam", "--password-stdin",
+                   stdin=f"{pw}\n{pw}")
     assert bad_role.returncode == 2 and "unknown: ['boss']" in bad_role.stderr
-    made = run("users", "add", "dora", "--role", "auditor", "--group", "treasury",
-               "--password-stdin", stdin="a long enough password\n")
+    made = run("users", "add", "dora", "--role", "auditor", "--group", "treasury", "--as",
+               "adam", "--password-stdin", stdin=f"{pw}\n{pw}")
     assert made.returncode == 0 and "roles auditor; groups treasury" in made.stdout
-    token = run("users", "token", "dora")
+    assert run("users", "add", "bob", "--role", "approver", "--group", "treasury", "--as",
+               "adam", "--password-stdin", stdin=f"{pw}\n{pw}").returncode == 0
+    not_admin = run("users", "add", "eve", "--role", "admin", "--as", "dora",
+                    "--password-stdin", stdin=f"{pw}\n{pw}")
+    assert not_admin.returncode == 1 and "dora is not an administrator" in not_admin.stderr
+    # Tokens: an administrator makes them for those who do not vote; approvers make their own.
+    token = run("users", "token", "dora", "--as", "adam", "--password-stdin", stdin=pw)
     assert token.returncode == 0 and token.stdout.startswith("pct_")
-    assert run("users", "token", "nobody").returncode == 2
+    minted = run("users", "token", "bob", "--as", "adam", "--password-stdin", stdin=pw)
+    assert minted.returncode == 1 and "only bob can create a token" in minted.stderr
+    own = run("users", "token", "bob", "--as", "bob", "--password-stdin", stdin=pw)
+    assert own.returncode == 0 and own.stdout.startswith("pct_")
+    guessed = run("users", "token", "bob", "--as", "bob", "--password-stdin", stdin="guess" * 3)
+    assert guessed.returncode == 1 and not guessed.stdout
+    assert run("users", "token", "nobody", "--as", "adam", "--password-stdin",
+               stdin=pw).returncode == 1
+    # set and delegate: --as must be a (password-confirmed) administrator, or the delegator.
+    posing = run("users", "set", "dora", "--role", "approver", "--as", "dora",
+                 "--password-stdin", stdin=pw)
+    assert posing.returncode == 1 and "not an administrator" in posing.stderr
+    unchecked = run("users", "set", "dora", "--disable", "--as", "adam", "--password-stdin",
+                    stdin="not adam's password")
+    assert unchecked.returncode == 1
+    assert run("users", "delegate", "bob", "dora", "--until", "2999-01-01", "--as", "dora",
+               "--password-stdin", stdin=pw).returncode == 1
+    assert run("users", "delegate", "bob", "dora", "--until", "2999-01-01", "--as", "bob",
+               "--password-stdin", stdin=pw).returncode == 0
+    promoted = run("users", "set", "dora", "--role", "approver", "--as", "adam",
+                   "--password-stdin", stdin=pw)
+    assert promoted.returncode == 0
+    governance = build(settings, resume_runs=False)  # the database the commands used
+    # dora's token was made by adam: becoming an approver revoked it.
+    assert governance.identity.authenticate_token(token.stdout.strip()) is None
+    assert governance.identity.authenticate_token(own.stdout.strip()).name == "bob"
+    refused = governance.reader.query(kind="access.refused")
+    assert {(e.actor, e.data()["path"]) for e in refused} >= {
+        ("adam", "cli users token"), ("dora", "cli users add"), ("dora", "cli users set"),
+        ("dora", "cli users delegate")}
+    created = governance.reader.query(kind="identity.token_created")
+    assert [(e.actor, e.data()["user"]) for e in created] == [("adam", "dora"), ("bob", "bob")]
