@@ -27,7 +27,7 @@ from inference.errors import (
     VectorIndexError,
     VectorIndexUnavailable,
 )
-from inference.extractor import Extraction, FieldValue, InvoiceExtractor
+from inference.extractor import Extraction, FieldExample, FieldValue, InvoiceExtractor
 from inference.generative import GenerativeExtractor, GenerativeResult, parse_fields
 from inference.index import EmbeddedIndex, Hit, VectorIndex, WeaviateIndex
 from inference.records import InferenceRecord, sha256_text
@@ -41,7 +41,8 @@ __all__ = [
     "DEFAULT_EMBEDDING_MODEL", "DOCUMENT_TYPES", "FIELD_NAMES", "Calibration", "Classification",
     "ClassifierError", "Document", "DocumentClassifier", "DocumentError", "DocumentLimits",
     "DocumentTooLarge", "DocumentType", "DuplicateCheck", "DuplicateDetector", "EmbeddedIndex",
-    "Embedder", "EmptyDocument", "EncryptedDocument", "Example", "Extraction", "FieldValue",
+    "Embedder", "EmptyDocument", "EncryptedDocument", "Example", "Extraction", "FieldExample",
+    "FieldValue",
     "GenerativeExtractor", "GenerativeResult", "Hit", "InferenceError", "InferenceRecord",
     "InferenceSettings", "InvalidModelOutput", "InvoiceExtractor", "InvoiceFields",
     "LoadedModel", "MalformedDocument", "ModelError", "ModelInfo", "ModelLoadError",

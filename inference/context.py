@@ -71,7 +71,7 @@ class Lines:
             elif other.start - line_start >= col_end:
                 right_to = min(right_to, other.start - line_start)
         left = line[left_from:col]
-        left = left[max(_last_sep(left) + 1, len(left) - LEFT_REACH):]
+        left = left[max(last_separator(left) + 1, len(left) - LEFT_REACH):]
         if "   " in left.rstrip():  # a table: the cell to the left is another column
             left = left[left.rstrip().rfind("   ") + 3:]
         right = line[col_end:right_to]
@@ -85,7 +85,7 @@ class Lines:
         return Window(left.lower(), right.lower(), above.lower(), line, no)
 
 
-def _last_sep(text: str) -> int:
+def last_separator(text: str) -> int:
     return max(text.rfind(s) for s in SEPARATORS)
 
 

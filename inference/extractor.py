@@ -10,23 +10,32 @@
    due date before the issue date lowers both; two different IBANs, or an instruction to the
    machine in the text, send the IBAN to a person.
 
+Learning from reviewers (`learn`): a corrected amount or date is looked up in the text, and the
+words around each place it appears become a labeled context example for that field, compared
+with like the built-in phrases; for an invoice or PO number, the words before it become a
+keyword. Vendor, VAT id, IBAN and currency are not learned this way.
+
     extraction = InvoiceExtractor(embedder).extract(text)
     extraction.fields["total"].value, extraction.fields["total"].confidence
     extraction.needs_review({"iban": 0.9}, default=0.8)   # fields a person must confirm
+    examples, record = extractor.learn(text, "total", "119.00")   # a reviewer's correction
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from itertools import permutations
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from inference.context import Lines, Window, keyword_scores
+from inference.context import Lines, Window, keyword_scores, last_separator
 from inference.embeddings import Embedder
 from inference.keywords import (
     AMOUNT_KEYWORDS,
@@ -56,6 +65,27 @@ _LEGAL = re.compile(r"(?:GmbH & Co\. KG|GmbH|AG|KG|e\.K\.|Ltd|Limited|LLC|Inc\.|
                     r"Corporation|SARL|SAS|SA|EURL)(?=$|[\s,;|)])")
 _TOKEN = re.compile(r" {0,2}[:#.°º]? {0,2}(?:n°|no\.?|nr\.?)? {0,2}[:#]? {0,3}"
                     r"([A-Z0-9][A-Za-z0-9\-/._]{1,30})")
+
+
+LearnedField = Literal["net", "tax", "total", "issue_date", "due_date", "invoice_number",
+                      "po_number"]
+LEARNED_FIELDS: tuple[LearnedField, ...] = ("net", "tax", "total", "issue_date", "due_date",
+                                            "invoice_number", "po_number")
+_ID_FIELDS = ("invoice_number", "po_number")
+LEARNED_SIMILARITY = 0.9  # how like a reviewer's example a context must be to count
+LEARNED_WEIGHT = 0.6
+
+
+class FieldExample(BaseModel):
+    """A labeled context a reviewer's correction taught: for amounts and dates, the value's
+    context as `Window.text()` phrases it ("total owing: eur [value]"); for identifiers, the
+    words before the value, used as a keyword."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: LearnedField
+    context: str = Field(min_length=1, max_length=300)
+    source: str = "reviewer"
 
 
 class FieldValue(BaseModel):
@@ -97,13 +127,83 @@ class Extraction(BaseModel):
 class InvoiceExtractor:
     """Extracts `InvoiceFields` from invoice text; `embedder` labels unusual phrasings."""
 
-    def __init__(self, embedder: Embedder | None = None, *, embedding_weight: float = 0.4):
+    def __init__(self, embedder: Embedder | None = None, *, embedding_weight: float = 0.4,
+                 examples: Iterable[FieldExample] = ()) -> None:
         self.embedder = embedder
         self.embedding_weight = embedding_weight
         self._prototypes: dict[str, np.ndarray] = {}
+        self._learned: dict[str, np.ndarray] = {}  # reviewers' contexts, by field
+        self._examples: list[FieldExample] = []
+        self._keywords: dict[str, list[str]] = {name: list(words)
+                                                for name, words in ID_KEYWORDS.items()}
         if embedder is not None:
             self._prototypes = {label: embedder.encode(phrases)
                                 for label, phrases in PROTOTYPES.items()}
+        self._add(list(examples))
+
+    @property
+    def examples(self) -> list[FieldExample]:
+        """What reviewers' corrections taught, in the order learned."""
+        return list(self._examples)
+
+    def learn(self, text: str, field: str, value: str,
+              source: str = "reviewer") -> tuple[list[FieldExample], InferenceRecord]:
+        """A person said `field` is `value` in `text`: keep the words around every place the
+        value appears in the text as examples for `field` (none when it does not appear, or
+        the field is not one that is learned). The new examples, and the record of the call."""
+        with timed() as clock:
+            new = [e for e in self.contexts(text, field, value, source)
+                   if e not in self._examples]
+            self._add(new)
+        output = {"field": field, "added": len(new), "examples": len(self._examples)}
+        return new, self._record(text, output, None, clock.ms, task="fit")
+
+    def save_examples(self, path: Path) -> None:
+        """Write what reviewers taught as JSON, to load into an extractor later."""
+        path.write_text(json.dumps([e.model_dump() for e in self._examples], ensure_ascii=False))
+
+    @staticmethod
+    def load_examples(path: Path) -> list[FieldExample]:
+        """Examples written by `save_examples`."""
+        return [FieldExample.model_validate(e) for e in json.loads(path.read_text())]
+
+    def contexts(self, text: str, field: str, value: str,
+                 source: str = "reviewer") -> list[FieldExample]:
+        """The labeled context of `value` as `field` in `text`: where the value appears (where
+        it reads most like `field`, when it appears more than once); [] when it does not."""
+        if field not in LEARNED_FIELDS or not value:
+            return []
+        doc = _Doc(normalize(text).text)
+        if field in _ID_FIELDS:
+            found = [_words_before(doc, hit.start())
+                     for hit in re.finditer(r"(?<!\w)" + re.escape(value) + r"(?!\w)", doc.text)]
+            found = [c for c in found if any(ch.isalpha() for ch in c)][:1]
+        elif self.embedder is None:  # amounts and dates are learned as phrases to compare with
+            return []
+        else:
+            kind = "amount" if field in ("net", "tax", "total") else "date"
+            scores = self._windows(doc)
+            matching = [m for m in doc.amounts + doc.dates
+                        if m.kind == kind and _canonical(m) == value]
+            values = doc.amounts + doc.dates
+            found = [doc.lines.window(m, values).text() for m in sorted(
+                matching, key=lambda m: -scores[id(m)].get(field, 0.0))][:1]
+        return [FieldExample(field=field, context=c[-300:], source=source)  # type: ignore[arg-type]
+                for c in found if c]
+
+    def _add(self, examples: list[FieldExample]) -> None:
+        phrases = [e for e in examples if e.field not in _ID_FIELDS]
+        if phrases and self.embedder is not None:
+            vectors = self.embedder.encode([e.context for e in phrases])
+            for example, vector in zip(phrases, vectors, strict=True):
+                known = self._learned.get(example.field)
+                self._learned[example.field] = vector[None, :] if known is None else np.vstack(
+                    [known, vector])
+        for example in examples:
+            if example.field in _ID_FIELDS and example.context not in self._keywords[
+                    example.field]:
+                self._keywords[example.field].append(example.context)
+        self._examples += examples
 
     def extract(self, text: str) -> Extraction:
         """The invoice fields of `text`, each with a confidence."""
@@ -116,7 +216,7 @@ class InvoiceExtractor:
             checks: list[str] = []
             fields.update(_amounts(state, windows, checks))
             fields.update(_dates(state, windows, checks))
-            fields.update(_identifiers(state))
+            fields.update(_identifiers(state, self._keywords))
             fields.update(_ibans(state, warnings))
             fields["vat_id"] = _vat(state)
             fields["vendor_name"] = _vendor(state, fields)
@@ -129,10 +229,11 @@ class InvoiceExtractor:
         return Extraction(fields=fields, checks=checks, warnings=warnings,
                           text=normalized.text, record=record)
 
-    def _record(self, text: str, output: dict, confidence: float, ms: float) -> InferenceRecord:
+    def _record(self, text: str, output: dict, confidence: float | None, ms: float,
+                task: Literal["extract", "fit"] = "extract") -> InferenceRecord:
         if self.embedder is not None:
-            return self.embedder.record("extract", text, output, confidence, ms)
-        return InferenceRecord(task="extract", model="patterns", revision=PATTERN_REVISION,
+            return self.embedder.record(task, text, output, confidence, ms)
+        return InferenceRecord(task=task, model="patterns", revision=PATTERN_REVISION,
                                quantization="none", input_sha256=sha256_text(text),
                                output=output, confidence=confidence, latency_ms=ms)
 
@@ -160,6 +261,11 @@ class InvoiceExtractor:
             probs /= probs.sum()
             for label, p in zip(labels, probs, strict=True):
                 scores[id(m)][label] += self.embedding_weight * float(p)
+            for label, learned in self._learned.items():
+                # a context a reviewer labeled, met again almost word for word
+                similarity = float((learned @ vector).max())
+                if label in scores[id(m)] and similarity >= LEARNED_SIMILARITY:
+                    scores[id(m)][label] += LEARNED_WEIGHT * similarity
 
 
 class _Doc:
@@ -274,10 +380,23 @@ def _dates(doc: _Doc, scores: dict[int, dict[str, float]],
     return out
 
 
-def _identifiers(doc: _Doc) -> dict[str, FieldValue]:
-    found: dict[str, list[tuple[float, str, str]]] = {name: [] for name in ID_KEYWORDS}
+def _canonical(m: Match) -> str:
+    """A candidate's value as the fields hold it ("1190.00", "2026-11-02")."""
+    return f"{m.value:.2f}" if m.kind == "amount" else m.value.isoformat()
+
+
+def _words_before(doc: _Doc, pos: int) -> str:
+    """Up to three words before `pos` on its line, lower case, without trailing ':#'."""
+    no = doc.lines.line_no(pos)
+    left = doc.lines.text[doc.lines.starts[no]:pos]
+    left = left[last_separator(left) + 1:].rstrip(" :#°º")
+    return " ".join(left.lower().split()[-3:])
+
+
+def _identifiers(doc: _Doc, table: dict[str, list[str]]) -> dict[str, FieldValue]:
+    found: dict[str, list[tuple[float, str, str]]] = {name: [] for name in table}
     dates = {m.raw for m in doc.dates}
-    for name, keywords in ID_KEYWORDS.items():
+    for name, keywords in table.items():
         for keyword in keywords:
             for hit in re.finditer(r"(?<!\w)" + re.escape(keyword) + r"(?!\w)", doc.lower):
                 token = _token_after(doc, hit.end())

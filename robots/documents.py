@@ -43,7 +43,7 @@ from inference import (
     read_bytes,
 )
 from inference.corpus import labeled_examples
-from inference.extractor import instruction_warnings
+from inference.extractor import LEARNED_FIELDS, instruction_warnings
 from inference.settings import InferenceSettings
 from robots.invoices import InvoiceRow
 
@@ -72,6 +72,24 @@ class DocumentModels:
     startup: list[InferenceRecord] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def field_examples_path(self) -> Path:
+        """Where the field contexts reviewers taught are kept: next to the type examples."""
+        return self.examples_path.with_name("field_examples.json")
+
+    def learn_fields(self, text: str, values: dict[str, str]) -> list[InferenceRecord]:
+        """A reviewer corrected these fields: keep the words around each corrected value in
+        the text as a labeled example for its field (`InvoiceExtractor.learn`)."""
+        records = []
+        with self.lock:
+            for name, value in values.items():
+                if name in LEARNED_FIELDS and value:
+                    records.append(self.extractor.learn(text, name, value)[1])
+            if records:
+                self.examples_path.parent.mkdir(parents=True, exist_ok=True)
+                self.extractor.save_examples(self.field_examples_path)
+        return records
+
     def learn_type(self, text: str, label: str) -> InferenceRecord:
         """A reviewer said what this document is: keep it as an example and refit."""
         with self.lock:
@@ -97,6 +115,9 @@ def load_document_models(config: InferenceSettings, documents_dir: Path) -> Docu
         index_path = config.index_path or documents_dir / "index.db"
         index_path.parent.mkdir(parents=True, exist_ok=True)
         index = EmbeddedIndex(index_path)
+    field_examples_path = examples_path.with_name("field_examples.json")
+    field_examples = InvoiceExtractor.load_examples(field_examples_path) \
+        if field_examples_path.exists() else []
     classifier = DocumentClassifier(embedder)
     fitted = classifier.fit(examples)
     generative = None
@@ -104,7 +125,8 @@ def load_document_models(config: InferenceSettings, documents_dir: Path) -> Docu
         generative = GenerativeExtractor.load(config.generative_model,
                                               quantization=config.quantization,
                                               device=config.device)
-    return DocumentModels(classifier=classifier, extractor=InvoiceExtractor(embedder),
+    return DocumentModels(classifier=classifier,
+                          extractor=InvoiceExtractor(embedder, examples=field_examples),
                           duplicates=DuplicateDetector(index, embedder),
                           examples_path=examples_path, generative=generative,
                           loaded=[embedder.info] + ([generative.loaded.info] if generative
@@ -249,6 +271,9 @@ class DocumentRobot:
         if "document_type" in corrected:
             self._record(self._models.learn_type(document.text, final["document_type"]), path,
                          document.sha256)
+        for record in self._models.learn_fields(document.text, {
+                name: final[name] for name in corrected if name != "document_type"}):
+            self._record(record, path, document.sha256)
 
     def record_models(self) -> None:
         """Put on record which models this run loaded (`model.loaded`: name, revision,

@@ -350,3 +350,49 @@ def test_invalid_generative_output_is_rejected_and_goes_to_a_person(
                     if e.data()["task"] == "generate"]
     assert generated["output"]["invalid"] and generated["output"]["raw"]
     assert generated["confidence"] is None
+
+
+PEMBERTON = """Pemberton Supplies Ltd
+Invoice number: PS-{number}
+Invoice date: 2026-03-{day}
+
+Consulting, March               {amount}
+Carriage                         0.00
+Settlement figure: GBP {amount}
+
+IBAN GB29 NWBK 6016 1331 9268 19
+"""
+
+
+def test_a_corrected_field_teaches_the_extractor_and_survives_a_restart(
+        robot: DocumentRobot, governance: Governance, models: DocumentModels,
+        tmp_path: Path) -> None:
+    first = PEMBERTON.format(number="101", day="02", amount="500.00")
+    later = PEMBERTON.format(number="102", day="09", amount="720.00")
+    # Nothing says "total" here in words the extractor knows: it cannot find it.
+    assert InvoiceExtractor(embedder()).extract(later).fields["total"].value is None
+
+    def correct(request_id: str) -> None:
+        assert governance.approvals.get(request_id).action["params"]["total"] == ""
+        governance.approvals.approve_with_edits(request_id, "rhea", {"total": "500.00"},
+                                                "the settlement figure is the total")
+
+    thread = reviewer(governance, correct)
+    result = robot.read("pemberton-101.txt", first.encode())
+    thread.join()
+    assert result.status == "accepted" and result.fields["total"] == "500.00"
+    saved = json.loads(models.field_examples_path.read_text())
+    assert saved == [{"field": "total", "context": "settlement figure: gbp  [value]",
+                      "source": "reviewer"}]  # the words around the value, not the item line
+    learned = [e.data() for e in governance.reader.query(kind="model.inference")
+               if e.data()["task"] == "fit"]
+    assert [r["output"]["field"] for r in learned] == ["total"]
+    # The next invoice in that layout: the total is found, and sure (net + tax = total).
+    assert models.extractor.extract(later).fields["total"].value == "720.00"
+
+    # A restart: a fresh worker loads the reviewer's examples and reads it the same way.
+    fresh = load_document_models(InferenceSettings(
+        quantization="nf4", device="cpu", examples_path=models.examples_path), tmp_path / "w2")
+    assert fresh.extractor.examples == models.extractor.examples
+    total = fresh.extractor.extract(later).fields["total"]
+    assert total.value == "720.00" and total.confidence >= 0.9

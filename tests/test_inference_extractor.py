@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -141,3 +142,20 @@ def test_the_schema_refuses_bad_values() -> None:
         InvoiceFields(invoice_number="INV\u200b1")
     with pytest.raises(ValidationError):
         InvoiceFields(amount="1.00")  # type: ignore[call-arg]
+
+
+def test_a_reviewers_invoice_number_teaches_its_keyword_and_is_saved(tmp_path: Path) -> None:
+    voucher = "Pemberton Supplies Ltd\nVoucher code: VX-{n}\nDate: 2026-03-02\n"
+    extractor = InvoiceExtractor()
+    assert extractor.extract(voucher.format(n=5501)).fields["invoice_number"].value is None
+    added, record = extractor.learn(voucher.format(n=5501), "invoice_number", "VX-5501")
+    assert [(e.field, e.context) for e in added] == [("invoice_number", "voucher code")]
+    assert record.task == "fit" and record.output["added"] == 1
+    assert extractor.extract(voucher.format(n=5502)).fields["invoice_number"].value == "VX-5502"
+    # A value that is not in the text, or a field that is not learned, teaches nothing.
+    assert extractor.learn(voucher.format(n=1), "invoice_number", "NOPE-1")[0] == []
+    assert extractor.learn(voucher.format(n=1), "vendor_name", "Pemberton Supplies Ltd")[0] == []
+    extractor.save_examples(tmp_path / "field_examples.json")
+    again = InvoiceExtractor(examples=InvoiceExtractor.load_examples(
+        tmp_path / "field_examples.json"))
+    assert again.extract(voucher.format(n=7)).fields["invoice_number"].value == "VX-7"
