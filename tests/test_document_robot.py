@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from flows.document_inbox import inbox_items
+from governance.app import serving
 from governance.composition import Governance, build
-from governance.settings import Settings
+from governance.settings import ReviewSettings, Settings
 from inference import (
     DocumentClassifier,
     DuplicateDetector,
@@ -36,6 +37,7 @@ from tests.inference_models import embedder
 from tests.inference_tiny_lm import DOCUMENT as TINY_DOCUMENT
 from tests.inference_tiny_lm import TARGET as TINY_TARGET
 from tests.inference_tiny_lm import build as build_tiny_lm
+from tests.test_review_security import sign_in
 
 CORPUS = generate_corpus(60, seed=11, noise=0.0, hostile=0.0)
 INVOICES = [d for d in CORPUS if d.doc_type == "invoice"]
@@ -396,3 +398,39 @@ def test_a_corrected_field_teaches_the_extractor_and_survives_a_restart(
     assert fresh.extractor.examples == models.extractor.examples
     total = fresh.extractor.extract(later).fields["total"]
     assert total.value == "720.00" and total.confidence >= 0.9
+
+
+def test_reviewers_see_similar_past_documents_on_the_request_page(
+        settings: Settings, models: DocumentModels) -> None:
+    governance = build(settings.model_copy(update={"review": ReviewSettings(
+        secure_cookies=False)}), resume_runs=False)
+    governance.identity.add_user("rhea", PASSWORD, roles={"approver"},
+                                 groups={"document-reviewers"})
+    robot = DocumentRobot(governance.gate, governance.writer, models, requested_by="alice",
+                          flow_run_id=None)
+    earlier, later = [d for d in INVOICES if confident(robot, d)][:2]
+    assert robot.read("earlier.txt", earlier.text.encode()).status == "accepted"
+    unsure = later.text.replace(later.fields["vendor_name"], "")  # goes to a person
+    page: dict[str, str] = {}
+
+    def look_and_reject(request_id: str) -> None:
+        with serving(governance) as url:
+            client = sign_in(url, "rhea").client  # type: ignore[attr-defined]
+            page["html"] = client.get(f"/requests/{request_id}").text
+        governance.approvals.reject(request_id, "rhea", "checked the similar one")
+
+    thread = reviewer(governance, look_and_reject)
+    assert robot.read("later.txt", unsure.encode()).status == "rejected"
+    thread.join()
+    html = page["html"]
+    assert "Similar past documents" in html
+    table = html[html.index('id="similar-documents"'):]
+    table = table[:table.index("</table>")]
+    assert "earlier.txt" in table and earlier.fields["invoice_number"] in table
+    assert earlier.fields["total"] in table and "invoice" in table
+    iban = earlier.fields["iban"]
+    assert "••••" + iban[-4:] in table and iban not in html  # masked, as sensitive values are
+    (proposed,) = [e.data() for e in governance.reader.query(kind="action.proposed")
+                   if e.data()["context"]["file"] == "later.txt"]
+    (similar,) = proposed["context"]["similar_documents"]
+    assert similar["file"] == "earlier.txt" and 0.0 < similar["similarity"] < 0.95
