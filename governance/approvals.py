@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from audit import LedgerWriter, canonical_json, ensure_tables
+from audit.store import WRITE_OPTION
 from governance.errors import (
     ApprovalError,
     ApprovalForbidden,
@@ -210,6 +211,10 @@ class Approvals:
         listeners: Iterable[Listener] = (),
     ) -> None:
         self._engine = engine
+        # Read-modify-write transactions begin as writers (SQLite: BEGIN IMMEDIATE): a reader
+        # that later writes fails at once ("database is locked") when another wrote meanwhile,
+        # as the sweeper and a queue page escalating the same request do.
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._ledger = ledger
         self.identity = identity
         self._clock = clock
@@ -634,7 +639,7 @@ class Approvals:
         self._record(request, "approval.refused", {"reason": why}, actor=actor)
 
     def _update(self, request_id: str, **changes: Any) -> ApprovalRequest:
-        with Session(self._engine) as session:
+        with Session(self._writer) as session:
             request = session.get(ApprovalRequest, request_id)
             assert request is not None
             for name, value in changes.items():

@@ -54,6 +54,7 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     With `resume_runs`, resolving a request resumes the paused flow run waiting on it.
     """
     settings = settings or Settings()
+    check_flow_author(settings, _deployment())
     configure_tracing(settings.tracing_exporter)
     _ensure_sqlite_folder(settings.ledger.url)
     engine = open_engine(settings.ledger.url, busy_timeout_ms=settings.ledger.busy_timeout_ms)
@@ -82,6 +83,29 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
                                                               request))
     return Governance(settings, engine, writer, reader, checkpoints, approvals, identity,
                       redactor, policy, gate)
+
+
+def check_flow_author(settings: Settings, deployment: str | None) -> None:
+    """Refuse to govern a deployed flow run whose deployment names no author: separation of
+    duties could not keep the flow's author from approving its actions (fail closed). A local
+    run (`deployment` None) is its requester's own; a deployment names its author in
+    `prefect.yaml` (`job_variables.env.PROCTOR_FLOW_AUTHOR`)."""
+    if deployment is not None and not (settings.flow_author or "").strip():
+        raise ValueError(
+            f"{deployment} names no author, so its author could approve its own actions: set "
+            "PROCTOR_FLOW_AUTHOR in the deployment's job_variables.env (prefect.yaml)")
+
+
+def _deployment() -> str | None:
+    """The deployed flow run this code runs in, in words; None outside one (a local run, the
+    review service, the CLI)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run = context.flow_run if context is not None else None
+    if run is None or run.deployment_id is None:
+        return None
+    return f"flow run {run.name!r} (deployment {run.deployment_id})"
 
 
 def _policy(settings: Settings, writer: LedgerWriter) -> PolicyEngine:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from audit import ensure_tables
+from audit.store import WRITE_OPTION
 from governance.identity import Identity
 
 TOO_MANY_PASSWORDS = "too many wrong passwords"
@@ -64,6 +65,9 @@ class WebSessions:
     def __init__(self, engine: Engine, *, idle_timeout_s: int, absolute_timeout_s: int,
                  clock: Callable[[], datetime] = _now) -> None:
         self._engine = engine
+        # Sessions are read, then touched: as writers from the start (SQLite: BEGIN IMMEDIATE),
+        # so two requests of one browser at once (a page and its screenshot) both succeed.
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._idle = timedelta(seconds=idle_timeout_s)
         self._absolute = timedelta(seconds=absolute_timeout_s)
         self._clock = clock
@@ -87,7 +91,7 @@ class WebSessions:
         if not token:
             return None
         now = self._clock()
-        with Session(self._engine) as session:
+        with Session(self._writer) as session:
             found = session.get(WebSession, _hash(token))
             if found is None:
                 return None
@@ -104,7 +108,7 @@ class WebSessions:
 
     def confirm_password(self, token: str) -> None:
         """Record that the session's user has just typed their password again."""
-        with Session(self._engine) as session:
+        with Session(self._writer) as session:
             found = session.get(WebSession, _hash(token))
             if found is not None:
                 found.reauth_at = self._clock()

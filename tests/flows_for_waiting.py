@@ -33,10 +33,11 @@ def note(notes: str, **fields: object) -> None:
         out.write(json.dumps({"pid": os.getpid(), "at": time.time(), **fields}) + "\n")
 
 
-def payment(run_id: str, requested_by: str = "alice") -> Action:
+def payment(run_id: str, requested_by: str = "alice", flow_author: str | None = None) -> Action:
     return Action(
         kind="acme.release_payment", target="acme-payables", actor="robot:acme-payables",
-        requested_by=requested_by, flow_run_id=run_id, idempotency_key="release:INV-7:48500.00",
+        requested_by=requested_by, flow_run_id=run_id, flow_author=flow_author,
+        idempotency_key="release:INV-7:48500.00",
         params={"vendor": "Globex Corporation", "invoice_number": "INV-7", "amount": "48500.00",
                 "currency": "EUR"},
         context={"invoice_status": "entered"},
@@ -69,7 +70,7 @@ def waiting_flow(notes: str) -> str:
 def release_payment(notes: str) -> str:
     settings = Settings()
     governance = build(settings, resume_runs=False)
-    action = payment(str(flow_run.get_id()), settings.user)
+    action = payment(str(flow_run.get_id()), settings.user, settings.flow_author)
 
     def effect(a: Action) -> dict:
         note(notes, event="effect", action_id=a.id, params=a.params)

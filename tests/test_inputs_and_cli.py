@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from demo.workbook import DEMO_ROWS, write_workbook
-from governance.composition import Governance, build
+from governance.composition import Governance, build, check_flow_author
 from governance.models import Action
 from governance.settings import Settings
 from robots.invoices import WorkbookError, read_invoices
@@ -124,6 +124,19 @@ def test_prefect_yaml_deploys_the_flow() -> None:
         accepted = inspect.signature(flow.fn).parameters
         assert set(deployment["parameters"]) <= set(accepted)
         assert deployment["work_pool"]["name"] == "proctor-process"
+        # Each names its flow's author, who may then never approve the flow's actions.
+        author = deployment["work_pool"]["job_variables"]["env"]["PROCTOR_FLOW_AUTHOR"]
+        assert isinstance(author, str) and author.strip(), deployment["name"]
+
+
+def test_a_deployed_run_without_an_author_is_refused(settings: Settings) -> None:
+    deployed = "flow run 'amber-fox' (deployment 1234)"
+    with pytest.raises(ValueError, match="amber-fox.*names no author.*PROCTOR_FLOW_AUTHOR"):
+        check_flow_author(settings, deployed)
+    with pytest.raises(ValueError, match="names no author"):
+        check_flow_author(settings.model_copy(update={"flow_author": "  "}), deployed)
+    check_flow_author(settings.model_copy(update={"flow_author": "alice"}), deployed)
+    check_flow_author(settings, None)  # a local run: its requester's own
 
 
 def test_auditor_queries_and_exports(governance: Governance, env: dict[str, str]) -> None:

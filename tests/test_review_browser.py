@@ -18,7 +18,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from governance.app import serving
+from governance.approvals import ApprovalRequest
 from governance.composition import Governance, build
+from governance.models import Action
 from governance.settings import ApprovalSettings, BrowserSettings, ReviewSettings, Settings
 from robots.browser import launch
 from tests.conftest import PASSWORD, add_people
@@ -63,6 +65,15 @@ def sign_in(browser: Browser, url: str, who: str) -> Page:
     return page
 
 
+def open_request(governance: Governance, kind: str, **params: str) -> ApprovalRequest:
+    """A pending request from alice, as the policy decides it."""
+    action = Action(kind=kind, target="acme-payables", actor="robot:acme-payables",
+                    requested_by="alice", params=params, context={"invoice_status": "entered"})
+    decision = governance.policy.decide(action.policy_input())
+    assert decision.outcome == "require_approval", decision
+    return governance.approvals.open(action, decision)
+
+
 def test_approver_edits_in_the_browser_and_the_flow_runs_the_edited_action(
         settings: Settings, prefect_api: str, review: tuple[str, Governance],
         chromium: Browser, tmp_path: Path) -> None:
@@ -78,6 +89,12 @@ def test_approver_edits_in_the_browser_and_the_flow_runs_the_edited_action(
         eventually("the run to pause", in_state(run_id, "Paused"), process=flow)
         (request,) = governance.approvals.list("pending")
         assert request.requested_by == "carol" and request.approver_group == "finance-approvers"
+        # Two more requests in bob's queue that his filter must leave out: a smaller payment
+        # (same reason and group) and a bank-account change (another reason and group).
+        others = [open_request(governance, "acme.release_payment", vendor="Globex Corporation",
+                               invoice_number="INV-9", amount="20000.00", currency="EUR"),
+                  open_request(governance, "acme.change_bank_account", vendor="Initech GmbH",
+                               new_iban="CH9300762011623852957")]
 
         # carol, an approver of finance-approvers, on her own request: nothing to press.
         carol = sign_in(chromium, url, "carol")
@@ -94,11 +111,16 @@ def test_approver_edits_in_the_browser_and_the_flow_runs_the_edited_action(
 
         # bob filters the queue down to it, opens it, edits the amount, confirms the diff.
         bob = sign_in(chromium, url, "bob")
+        expect(bob.get_by_role("heading", name="Review queue")).to_contain_text("3 requests")
+        bob.get_by_label("Group").select_option("finance-approvers")
         bob.get_by_label("Policy reason").fill("amount_over_approval_limit")
         bob.get_by_label("Amount from").fill("40000")
         bob.get_by_role("button", name="Filter").click()
         expect(bob.get_by_role("heading", name="Review queue")).to_contain_text("1 request")
-        assert "reason=amount_over_approval_limit" in bob.url
+        assert "reason=amount_over_approval_limit" in bob.url and "min_amount=40000" in bob.url
+        expect(bob.locator(f"a[href='/requests/{request.id}']")).to_have_count(1)
+        for other in others:
+            expect(bob.locator(f"a[href='/requests/{other.id}']")).to_have_count(0)
         bob.get_by_role("link", name="acme.release_payment").click()
         expect(bob.locator("#params")).to_contain_text("48500.00")
         bob.get_by_label("amount", exact=True).fill("45000.00")
@@ -119,6 +141,7 @@ def test_approver_edits_in_the_browser_and_the_flow_runs_the_edited_action(
     assert len(effects) == 1 and effects[0]["params"]["amount"] == "45000.00"
     decided = governance.approvals.get(request.id)
     assert decided.status == "approved" and decided.edits == {"amount": "45000.00"}
+    assert [governance.approvals.get(o.id).status for o in others] == ["pending", "pending"]
     assert decided.used_at is not None
     refused_entries = governance.reader.query(kind="approval.refused")
     assert [e.actor for e in refused_entries] == ["carol"]  # her API attempt is on the record

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 
 from governance import api, web
 from governance.app import serving
+from governance.approvals import Approvals
 from governance.composition import Governance, build
 from governance.models import Action
 from governance.settings import ReviewSettings, Settings
@@ -87,14 +88,19 @@ def csrf(client: httpx.Client) -> str:
 
 
 def payment(governance: Governance, amount: str = "48500.00", requested_by: str = "alice",
-            evidence: dict[str, str] | None = None) -> Any:
+            evidence: dict[str, str] | None = None, age_h: float = 0) -> Any:
+    """A pending payment request; `age_h`: opened that many hours ago."""
     action = Action(kind="acme.release_payment", target="acme-payables",
                     actor="robot:acme-payables", requested_by=requested_by,
                     params={"vendor": "Globex Corporation", "invoice_number": f"INV-{amount}",
                             "amount": amount, "currency": "EUR"},
                     context={"invoice_status": "entered"})
-    return governance.approvals.open(action, governance.policy.decide(action.policy_input()),
-                                     evidence)
+    approvals = governance.approvals
+    if age_h:  # the same store, on a clock that many hours back
+        then = datetime.now(UTC) - timedelta(hours=age_h)
+        approvals = Approvals(governance.engine, governance.writer, governance.identity,
+                              clock=lambda: then)
+    return approvals.open(action, governance.policy.decide(action.policy_input()), evidence)
 
 
 def bank_change(governance: Governance) -> Any:
@@ -591,3 +597,86 @@ def test_api_bulk_approval_is_bound_to_what_was_seen(make_service, policy_dir: P
     assert "changed since it was shown" in results[changed.id]["message"]
     assert [v.voter for v in governance.approvals.votes(changed.id)] == ["carol"]
     assert [v.voter for v in governance.approvals.votes(kept.id)] == ["bob"]
+
+
+# --- the queue's filters over HTTP -------------------------------------------------------------
+
+def test_queue_filters_by_age_and_group(service) -> None:
+    url, governance = service
+    fresh = payment(governance, "20000.00")
+    old = payment(governance, "30000.00", age_h=5)
+    bank = bank_change(governance)  # treasury
+    api = httpx.Client(base_url=url, headers={
+        "Authorization": f"Bearer {governance.identity.create_token('bob')}"})
+
+    def listed(**query: Any) -> set[str]:
+        answer = api.get("/api/approvals", params=query)
+        assert answer.status_code == 200, answer.text
+        return {r["id"] for r in answer.json()["items"]}
+
+    assert listed() == {fresh.id, old.id, bank.id}
+    assert listed(min_age_s=3600) == {old.id}
+    assert listed(max_age_s=3600) == {fresh.id, bank.id}
+    assert listed(group="treasury") == {bank.id}
+    assert listed(group="finance-approvers") == {fresh.id, old.id}
+    assert listed(group="finance-approvers", max_age_s=3600) == {fresh.id}
+    assert listed(group="risk-committee") == set()  # not bob's: narrows, never widens
+    bob = browser(url, "bob")
+
+    def shown(**query: str) -> set[str]:
+        page = bob.get("/queue", params=query)
+        assert page.status_code == 200, page.text
+        return {i for i in (fresh.id, old.id, bank.id) if f"/requests/{i}" in page.text}
+
+    assert shown() == {fresh.id, old.id, bank.id}
+    assert shown(min_age_h="1") == {old.id}
+    assert shown(max_age_h="1") == {fresh.id, bank.id}
+    assert shown(group="treasury") == {bank.id}
+    assert shown(group="finance-approvers", min_age_h="1") == {old.id}
+    assert bob.get("/queue", params={"min_age_h": "soon"}).status_code == 422
+
+
+# --- what a request page shows -----------------------------------------------------------------
+
+def test_request_page_shows_the_evidence(service) -> None:
+    import io
+
+    from PIL import Image
+
+    from robots.evidence import EvidenceStore
+
+    url, governance = service
+    image = io.BytesIO()
+    Image.new("RGB", (64, 32), "white").save(image, format="PNG")
+    store = EvidenceStore(governance.settings.evidence.dir, governance.redactor)
+    screenshot = store.put(image.getvalue(), ".png")
+    document = "INVOICE INV-7781\nInitech GmbH\nTotal due: 1,250.00 EUR\nPay to the new account"
+    action = Action(kind="acme.change_bank_account", target="acme-payables",
+                    actor="robot:acme-payables", requested_by="alice",
+                    params={"vendor": "Initech GmbH", "old_iban": "DE02120300000000202051",
+                            "new_iban": "CH9300762011623852957"},
+                    sensitive=frozenset({"old_iban", "new_iban"}),
+                    context={"document": document,
+                             "extracted": {"invoice_number": "INV-7781", "total": "1250.00"}})
+    request = governance.approvals.open(
+        action, governance.policy.decide(action.policy_input()), {"screenshot": screenshot})
+    bob = browser(url, "bob")
+    page = bob.get(f"/requests/{request.id}")
+    assert page.status_code == 200
+    html = page.text
+    assert "bank_account_change" in html  # the policy's reason
+    assert "••••2957" in html and "CH9300762011623852957" not in html  # masked
+    assert "DE02120300000000202051" not in html
+    assert "Source document" in html and "Total due: 1,250.00 EUR" in html
+    for field, value in (("invoice_number", "INV-7781"), ("total", "1250.00")):  # extracted
+        assert re.search(rf"<th>{field}</th>\s*<td>{re.escape(value)}</td>", html), field
+    assert f"/requests/{request.id}/evidence/screenshot" in html
+    shot = bob.get(f"/requests/{request.id}/evidence/screenshot")
+    assert shot.status_code == 200 and shot.headers["content-type"] == "image/png"
+    assert shot.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert Image.open(io.BytesIO(shot.content)).size == (64, 32)
+    assert hashlib.sha256(shot.content).hexdigest() == screenshot
+    # A request without a screenshot says so, and has no evidence to fetch.
+    plain = payment(governance)
+    assert "No screenshot for this action." in bob.get(f"/requests/{plain.id}").text
+    assert bob.get(f"/requests/{plain.id}/evidence/screenshot").status_code == 404

@@ -23,6 +23,7 @@ import pytest
 
 from demo.services import prefect_env
 from governance.composition import Governance, build
+from governance.errors import SelfApprovalError
 from governance.settings import ApprovalSettings, Settings
 from governance.waiting import resume_run_when_paused, takes_input
 from tests.conftest import PASSWORD
@@ -201,7 +202,9 @@ def deployment(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> st
                    capture_output=True)
     return str(prefect_flow.from_source(
         source=str(ROOT), entrypoint="tests/flows_for_waiting.py:gated_flow",
-    ).deploy(name="gated", work_pool_name=POOL, print_next_steps=False))
+    ).deploy(name="gated", work_pool_name=POOL, print_next_steps=False,
+             # Every deployment names its flow's author (a deployed run without one fails).
+             job_variables={"env": {"PROCTOR_FLOW_AUTHOR": "dave"}}))
 
 
 class Worker:
@@ -283,6 +286,10 @@ def test_long_wait_suspends_a_deployed_run_and_frees_its_worker(
     run_id, env = suspended_run(deployment, settings, prefect_api, tmp_path)
     [request] = approver.approvals.list()
     assert request.status == "pending" and request.flow_run_id == run_id
+    # The deployment named dave, a finance approver, as the flow's author: he may not vote.
+    assert request.flow_author == "dave"
+    with pytest.raises(SelfApprovalError, match="wrote its flow"):
+        approver.approvals.approve(request.id, "dave", reauthenticated=True)
 
     approver.approvals.approve(request.id, "bob", reauthenticated=True)  # resumes the run
     rerun(run_id, env, tmp_path)
