@@ -103,7 +103,7 @@ def write_inbox(folder: Path) -> Path:
     """Write the eight documents to `folder`; returns it."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "1-globex-invoice.pdf").write_bytes(pdf_bytes(GLOBEX.split("\n")))
-    (folder / "2-initech-rechnung.eml").write_bytes(_mail(INITECH))
+    (folder / "2-initech-rechnung.eml").write_bytes(mail_bytes(INITECH))
     (folder / "3-wayne-facture.txt").write_text(WAYNE, "utf-8")
     copy = "COPY - sent again\n" + GLOBEX.replace("Total due: ", "Total due: ")
     (folder / "4-globex-invoice-copy.txt").write_text(copy, "utf-8")
@@ -139,7 +139,7 @@ def pdf_bytes(lines: list[str], *, password: str | None = None, text: bool = Tru
     return out.getvalue()
 
 
-def _mail(text: str) -> bytes:
+def mail_bytes(text: str) -> bytes:
     message = EmailMessage()
     message["From"] = "Initech Buchhaltung <rechnung@initech.example>"
     message["To"] = "payables@acme.example"

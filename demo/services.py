@@ -49,6 +49,8 @@ def demo_env(workdir: Path, api: str, acme: str) -> dict[str, str]:
             "PROCTOR_LEDGER_CHECKPOINT_DIR": str(workdir / "checkpoints"),
             "PROCTOR_LEDGER_REDACTION_KEY": str(keys / "redaction.key"),
             "PROCTOR_EVIDENCE_DIR": str(workdir / "screens"),
+            # the document inbox's index and examples start empty with the demo's ledger
+            "PROCTOR_DOCUMENTS_DIR": str(workdir / "documents"),
             "PROCTOR_ACME_URL": acme, "PROCTOR_USER": "alice"}
 
 
