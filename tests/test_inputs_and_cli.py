@@ -247,3 +247,60 @@ def test_users_cli(env: dict[str, str], settings: Settings) -> None:
         ("dora", "cli users delegate")}
     created = governance.reader.query(kind="identity.token_created")
     assert [(e.actor, e.data()["user"]) for e in created] == [("adam", "dora"), ("bob", "bob")]
+
+
+def test_approvals_list_filters_scope_and_bulk_cli(governance: Governance,
+                                                   env: dict[str, str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from governance.approvals import Approvals
+
+    def request(amount: str | None, *, hours_ago: float = 0) -> str:
+        if amount is None:
+            action = Action(kind="acme.change_bank_account", target="acme-payables",
+                            actor="robot:x", requested_by="zoe",
+                            params={"vendor": "Initech GmbH", "new_iban": "X"})
+        else:
+            action = Action(kind="acme.release_payment", target="acme-payables",
+                            actor="robot:x", requested_by="alice",
+                            params={"vendor": "Globex Corporation", "invoice_number": amount,
+                                    "amount": amount, "currency": "EUR"},
+                            context={"invoice_status": "entered"})
+        then = datetime.now(UTC) - timedelta(hours=hours_ago)
+        opener = Approvals(governance.engine, governance.writer, governance.identity,
+                           clock=lambda: then)  # the same store, opened that long ago
+        return opener.open(action, governance.policy.decide(action.policy_input())).id
+
+    fresh, old, bank = request("20000.00"), request("30000.00", hours_ago=5), request(None)
+
+    def listed(*args: str, stdin: str | None = None) -> set[str]:
+        out = cli(env, "approvals", "list", "--json", *args, stdin=stdin)
+        assert out.returncode == 0, out.stderr
+        return {json.loads(line)["id"] for line in out.stdout.splitlines()}
+
+    assert listed() == {fresh, old, bank}
+    assert listed("--min-amount", "25000") == {old}
+    assert listed("--max-age-s", "3600") == {fresh, bank}
+    assert listed("--group", "treasury") == {bank}
+    assert listed("--reason", "amount_over_approval_limit", "--min-age-s", "3600") == {old}
+    # --as: that person's queue, once their password is confirmed.
+    assert listed("--as", "alice", "--password-stdin", stdin=PASSWORD) == {fresh, old}
+    assert listed("--as", "dave", "--password-stdin", stdin=PASSWORD) == {fresh, old}
+    # rita (risk-committee) sees only the request that waited past escalation (4 h).
+    assert listed("--as", "rita", "--password-stdin", stdin=PASSWORD) == {old}
+    wrong = cli(env, "approvals", "list", "--as", "dave", "--password-stdin", stdin="guess")
+    assert wrong.returncode == 1 and not wrong.stdout
+    # Bulk approval lists what it would approve and asks; no means nothing happens.
+    reason = "amount_over_approval_limit"
+    declined = cli(env, "approvals", "bulk-approve", "--reason", reason, "--as", "bob",
+                   "--password-stdin", stdin=f"{PASSWORD}\nn")
+    assert declined.returncode == 1 and "nothing approved" in declined.stderr
+    assert fresh in declined.stdout and old in declined.stdout and bank not in declined.stdout
+    assert {governance.approvals.get(i).status for i in (fresh, old)} == {"pending"}
+    done = cli(env, "approvals", "bulk-approve", "--reason", reason, "--as", "bob",
+               "--password-stdin", stdin=f"{PASSWORD}\ny")
+    assert done.returncode == 0, done.stderr
+    assert f"{fresh}: approved" in done.stdout and f"{old}: approved" in done.stdout
+    voted = governance.reader.query(kind="approval.voted")
+    assert {e.data()["view_digest"] for e in voted} == {
+        governance.approvals.get(i).view_digest for i in (fresh, old)}
