@@ -434,3 +434,37 @@ def test_reviewers_see_similar_past_documents_on_the_request_page(
                    if e.data()["context"]["file"] == "later.txt"]
     (similar,) = proposed["context"]["similar_documents"]
     assert similar["file"] == "earlier.txt" and 0.0 < similar["similarity"] < 0.95
+
+
+def test_variation_selectors_inside_field_values_are_removed_and_shown(
+        robot: DocumentRobot, governance: Governance) -> None:
+    doc = next(d for d in INVOICES if confident(robot, d))
+    vendor, iban = doc.fields["vendor_name"], doc.fields["iban"]
+    assert iban[:4] in doc.text
+    # U+FE0F (variation selector 16) and U+E0100 (supplement) hide inside the vendor's name,
+    # U+FE00 inside the IBAN: invisible to a person, different bytes to a machine.
+    hidden = doc.text.replace(vendor, vendor[:3] + "\ufe0f" + vendor[3:5] + "\U000e0100"
+                              + vendor[5:]).replace(iban[:4], iban[:2] + "\ufe00" + iban[2:4], 1)
+    captured: dict[str, object] = {}
+
+    def approve(request_id: str) -> None:
+        request = governance.approvals.get(request_id)
+        captured.update(params=request.action["params"], reasons=request.reasons,
+                        warnings=request.action["context"]["warnings"],
+                        document=request.action["context"]["document"])
+        governance.approvals.approve(request_id, "rhea")
+
+    thread = reviewer(governance, approve)
+    result = robot.read("selectors.txt", hidden.encode())
+    thread.join()
+    params = captured["params"]
+    assert params["vendor_name"] == vendor and params["iban"] == iban  # type: ignore[index]
+    assert "document_suspicious" in captured["reasons"]  # type: ignore[operator]
+    warnings = "\n".join(captured["warnings"])  # type: ignore[arg-type]
+    for codepoint in ("U+FE00", "U+FE0F", "U+E0100"):
+        assert f"{codepoint} VARIATION SELECTOR" in warnings and "(variation-selector)" in warnings
+    assert not any(0xFE00 <= ord(c) <= 0xFE0F or 0xE0100 <= ord(c) <= 0xE01EF
+                   for c in str(captured["document"]))  # the reviewer reads the clean text
+    assert result.status == "accepted"
+    assert (result.fields["vendor_name"], result.fields["iban"]) == (vendor, iban)
+    assert result.invoice_row(1).vendor == vendor  # what is entered is what was shown
