@@ -8,11 +8,12 @@ every refusal is recorded in the ledger as `access.refused`. Who may call what i
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -33,6 +34,9 @@ from governance.errors import (
 from governance.identity import IdentityError, User
 from governance.websessions import TOO_MANY_PASSWORDS, WebSessions
 
+if TYPE_CHECKING:  # imported on first search: it brings the model runtime
+    from governance.ledger_search import LedgerSearch
+
 
 class EntryOut(BaseModel):
     seq: int
@@ -46,6 +50,11 @@ class EntryOut(BaseModel):
     payload: dict[str, Any]
     prev_hash: str
     entry_hash: str
+
+
+class HitOut(BaseModel):
+    score: float = Field(description="cosine similarity to the question")
+    entry: EntryOut
 
 
 class VerificationOut(BaseModel):
@@ -434,6 +443,23 @@ def router(governance: Governance, sessions: WebSessions) -> APIRouter:
         media = "text/csv" if format == "csv" else "application/x-ndjson"
         return StreamingResponse(_csv(found) if format == "csv" else _jsonl(found),
                                  media_type=media)
+
+    @functools.cache
+    def ledger_search() -> LedgerSearch:  # made on first use: loading the model takes seconds
+        from governance.ledger_search import open_ledger_search
+
+        return open_ledger_search(governance)
+
+    @api.get("/audit/search")
+    def search(_: Auditor, q: Annotated[str, Query(max_length=2000)],
+               limit: Annotated[int, Query(ge=1, le=100)] = 10) -> list[HitOut]:
+        """Entries closest in meaning to `q`, best first (`proctor audit search`: the local
+        embedding model; every hit is read back from the ledger)."""
+        try:
+            hits = ledger_search().search(q, k=limit)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return [HitOut(score=h.score, entry=_out(h.entry)) for h in hits]
 
     @api.get("/audit/actions/{action_id}/story")
     def story(action_id: str, _: Auditor) -> list[EntryOut]:

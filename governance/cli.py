@@ -290,17 +290,10 @@ def audit_search(
 ) -> None:
     """Entries closest in meaning to TEXT (local embedding model; the index is kept in
     PROCTOR_DOCUMENTS_DIR and brought up to date first)."""
-    from governance.ledger_search import LedgerSearch
-    from inference import EmbeddedIndex, load_embedder
+    from governance.ledger_search import open_ledger_search
 
-    settings = Settings()
-    settings.documents_dir.mkdir(parents=True, exist_ok=True)
-    governance = build(settings)
-    search = LedgerSearch(governance.reader, EmbeddedIndex(settings.documents_dir /
-                                                           "ledger-index.db"),
-                          load_embedder(settings.inference))
     try:
-        hits = search.search(text, k=k)
+        hits = open_ledger_search(_governance()).search(text, k=k)
     except ValueError as exc:
         _fail(str(exc), 2)
     for hit in hits:

@@ -12,9 +12,13 @@ is a convenience, never evidence: every hit is read back from the ledger itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from audit import LedgerEntry, LedgerReader
-from inference import Embedder, VectorIndex
+from inference import EmbeddedIndex, Embedder, VectorIndex, load_embedder
+
+if TYPE_CHECKING:
+    from governance.composition import Governance
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,17 @@ class LedgerSearch:
             seq = int(hit.id.removeprefix("entry:"))
             found += [LedgerHit(entry, hit.score) for entry in self._reader.query(seq=seq)]
         return found
+
+
+def open_ledger_search(governance: Governance) -> LedgerSearch:
+    """The ledger search `proctor audit search` and `GET /api/audit/search` share: its index in
+    `PROCTOR_DOCUMENTS_DIR/ledger-index.db`, the configured local embedding model (loading it
+    takes seconds: keep the result)."""
+    settings = governance.settings
+    settings.documents_dir.mkdir(parents=True, exist_ok=True)
+    return LedgerSearch(governance.reader, EmbeddedIndex(settings.documents_dir /
+                                                         "ledger-index.db"),
+                        load_embedder(settings.inference))
 
 
 def _describe(row: dict) -> str:

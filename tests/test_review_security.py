@@ -45,8 +45,10 @@ def review_settings(settings: Settings, **review: Any) -> Settings:
 
 
 @pytest.fixture
-def make_service(settings: Settings) -> Iterator[Callable[..., tuple[str, Governance]]]:
+def make_service(settings: Settings,
+                 tmp_path: Path) -> Iterator[Callable[..., tuple[str, Governance]]]:
     running: list[Iterator[str]] = []
+    settings = settings.model_copy(update={"documents_dir": tmp_path / "documents"})
 
     def start(**review: Any) -> tuple[str, Governance]:
         governance = build(review_settings(settings, **review), resume_runs=False)
@@ -139,6 +141,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/audit/verify"): frozenset({"auditor", "admin"}),
     ("GET", "/api/audit/checkpoints"): frozenset({"auditor", "admin"}),
     ("GET", "/api/audit/proof/{seq}"): frozenset({"auditor", "admin"}),
+    ("GET", "/api/audit/search"): frozenset({"auditor", "admin"}),
     ("GET", "/queue"): SIGNED_IN,
     ("POST", "/queue/bulk-approve"): frozenset({"approver"}),
     ("GET", "/requests/{request_id}"): SIGNED_IN,
@@ -209,6 +212,8 @@ def _call_for(governance: Governance, method: str, path: str, role: str,
     concrete = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     if path == "/requests/{request_id}/evidence/{name}":
         concrete = f"/requests/{request.id}/evidence/screenshot"
+    if path == "/api/audit/search":
+        concrete = f"{path}?q=a+payment+waits+for+approval&limit=3"
     vote = {"view_digest": request.view_digest, "comment": "fine"}
     bodies: dict[str, dict[str, Any]] = {
         "/api/approvals/{request_id}/approve": {"json": vote},
