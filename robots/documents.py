@@ -51,6 +51,7 @@ ACCEPT = "documents.accept_invoice"
 # Parameters of the accept action: what the reviewer sees and may correct, all plain strings.
 FIELDS = ("document_type", "vendor_name", "vat_id", "iban", "invoice_number", "issue_date",
           "due_date", "currency", "net", "tax", "total", "po_number")
+FIELD_EXAMPLES = "field_examples.json"  # reviewers' field contexts, next to examples.json
 MAX_SHOWN_CHARS = 20_000  # the document text shown to the reviewer (and kept in the ledger)
 
 Status = Literal["accepted", "already_done", "filed", "unreadable", "denied", "rejected",
@@ -75,7 +76,7 @@ class DocumentModels:
     @property
     def field_examples_path(self) -> Path:
         """Where the field contexts reviewers taught are kept: next to the type examples."""
-        return self.examples_path.with_name("field_examples.json")
+        return self.examples_path.with_name(FIELD_EXAMPLES)
 
     def learn_fields(self, text: str, values: dict[str, str]) -> list[InferenceRecord]:
         """A reviewer corrected these fields: keep the words around each corrected value in
@@ -103,7 +104,10 @@ def load_document_models(config: InferenceSettings, documents_dir: Path) -> Docu
     """Load the document models once per worker: the embedding model (NF4 4-bit where
     bitsandbytes runs, unless `config.quantization` says otherwise), a classifier fitted on the
     labeled examples (seed examples the first time, with reviewers' corrections after), the
-    extractor, and the vector index (an embedded file, or Weaviate when `weaviate_url` is set).
+    extractor with the field contexts reviewers taught (`field_examples.json` next to the
+    examples), the generative extractor when `generative_model` names one, and the vector index
+    (an embedded file, or Weaviate when `weaviate_url` is set). `loaded` and `startup` say what
+    was loaded and which model calls loading made, for `DocumentRobot.record_models`.
     """
     embedder = load_embedder(config)
     examples_path = config.examples_path or documents_dir / "examples.json"
@@ -115,7 +119,7 @@ def load_document_models(config: InferenceSettings, documents_dir: Path) -> Docu
         index_path = config.index_path or documents_dir / "index.db"
         index_path.parent.mkdir(parents=True, exist_ok=True)
         index = EmbeddedIndex(index_path)
-    field_examples_path = examples_path.with_name("field_examples.json")
+    field_examples_path = examples_path.with_name(FIELD_EXAMPLES)
     field_examples = InvoiceExtractor.load_examples(field_examples_path) \
         if field_examples_path.exists() else []
     classifier = DocumentClassifier(embedder)
