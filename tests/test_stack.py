@@ -72,6 +72,8 @@ def test_up_starts_the_stack_and_down_stops_it(databases, tmp_path: Path) -> Non
         deployed = api_call(api, "POST", "/deployments/filter", {})
         assert {d["name"] for d in deployed} == {"invoice-entry", "document-inbox"}
         assert {d["work_pool_name"] for d in deployed} == {POOL}
+        # Each names its flow's author for the runs' environment (separation of duties).
+        assert {d["job_variables"]["env"]["PROCTOR_FLOW_AUTHOR"] for d in deployed} == {"alice"}
         [watch] = api_call(api, "POST", "/automations/filter",
                            {"automations": {"name": {"any_": [DEAD_RUNS]}}})
         assert watch["trigger"]["posture"] == "Proactive" and watch["enabled"]
