@@ -173,7 +173,8 @@ def callers(service) -> dict[str, Callable[..., httpx.Response]]:
     url, governance = service
     out: dict[str, Callable[..., httpx.Response]] = {}
     for role, name in {"anonymous": None, **ROLES}.items():
-        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer "
+        # A long timeout: the first audit search loads the embedding model.
+        api = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer "
                            f"{governance.identity.create_token(name)}"} if name else {})
         web = browser(url, name) if name else httpx.Client(base_url=url)
         token = csrf(web) if name else ""
