@@ -27,6 +27,7 @@ import base64
 import hashlib
 import json
 import logging
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -215,6 +216,7 @@ class Approvals:
         # that later writes fails at once ("database is locked") when another wrote meanwhile,
         # as the sweeper and a queue page escalating the same request do.
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._transitions = threading.Lock()
         self._ledger = ledger
         self.identity = identity
         self._clock = clock
@@ -510,18 +512,24 @@ class Approvals:
 
     def _refresh(self, request: ApprovalRequest) -> ApprovalRequest:
         """Apply expiry (which rejects) and escalation when their time has come."""
-        if request.status != "pending":
-            return request
         now = self._clock()
-        if request.is_expired(now):
-            return self._resolve(request, "expired", actor="proctor", detail={})
-        if request.escalate_at and request.escalated_at is None and \
-                _aware(request.escalate_at) <= now:
-            self._record(request, "approval.escalated", {
-                "escalation_group": request.escalation_group,
-                "pending_since": _aware(request.created_at).isoformat()}, actor="proctor")
-            request = self._update(request.id, escalated_at=now)
-            self._emit("escalated", request)
+        if request.status != "pending" or not _due(request, now):
+            return request
+        # One thread at a time, on the request as it is now: the sweeper and a queue page
+        # would otherwise both record the same expiry or escalation.
+        with self._transitions:
+            request = self.get(request.id)
+            if request.status != "pending" or not _due(request, now):
+                return request
+            if request.is_expired(now):
+                event, request = "expired", self._settle(request, "expired", actor="proctor",
+                                                         detail={})
+            else:
+                self._record(request, "approval.escalated", {
+                    "escalation_group": request.escalation_group,
+                    "pending_since": _aware(request.created_at).isoformat()}, actor="proctor")
+                event, request = "escalated", self._update(request.id, escalated_at=now)
+        self._emit(event, request)  # outside the lock: resuming a run may take a while
         return request
 
     def _check_voter(self, request: ApprovalRequest, who: str,
@@ -623,10 +631,14 @@ class Approvals:
 
     def _resolve(self, request: ApprovalRequest, status: ApprovalStatus, *, actor: str,
                  detail: dict[str, Any]) -> ApprovalRequest:
-        self._record(request, f"approval.{status}", detail, actor=actor)
-        resolved = self._update(request.id, status=status, resolved_at=self._clock())
+        resolved = self._settle(request, status, actor=actor, detail=detail)
         self._emit(status, resolved)
         return resolved
+
+    def _settle(self, request: ApprovalRequest, status: ApprovalStatus, *, actor: str,
+                detail: dict[str, Any]) -> ApprovalRequest:
+        self._record(request, f"approval.{status}", detail, actor=actor)
+        return self._update(request.id, status=status, resolved_at=self._clock())
 
     def _emit(self, event: str, request: ApprovalRequest) -> None:
         for listener in self._listeners:
@@ -695,6 +707,13 @@ def apply_edits(action: Action, edits: dict[str, Any]) -> Action:
         "params": {**action.params, **edits},
         "context": {**action.context, "edited_from": action.id},
     })
+
+
+def _due(request: ApprovalRequest, now: datetime) -> bool:
+    """Whether `request`'s expiry or escalation time has come and not been applied."""
+    return request.is_expired(now) or (
+        request.escalate_at is not None and request.escalated_at is None
+        and _aware(request.escalate_at) <= now)
 
 
 def _invisible(text: str) -> str | None:

@@ -324,6 +324,35 @@ def test_gate_denies_an_edit_that_policy_denies(governance: Governance) -> None:
     assert done == [] and "action.started" not in [e.kind for e in governance.reader.query()]
 
 
+def test_concurrent_sweeps_apply_each_expiry_and_escalation_once(
+        governance: Governance, clock: Clock, clocked: Approvals) -> None:
+    """The review service sweeps in the background while queue pages sweep too: each request
+    escalates once and expires once (one ledger entry, one notice)."""
+    import threading
+
+    for n in range(6):
+        action = payment(f"{20000 + n}.00", idempotency_key=f"k{n}", flow_run_id=f"run-{n}")
+        clocked.open(action, decision(governance, action))
+    notices: list[tuple[str, str]] = []
+    clocked.add_listener(lambda event, request: notices.append((event, request.id)))
+
+    def sweep_at_once() -> None:
+        sweepers = [threading.Thread(target=clocked.sweep) for _ in range(4)]
+        for thread in sweepers:
+            thread.start()
+        for thread in sweepers:
+            thread.join()
+
+    clock.advance(hours=5)  # past escalation (4 h)
+    sweep_at_once()
+    assert len(governance.reader.query(kind="approval.escalated")) == 6
+    clock.advance(days=2)  # past expiry
+    sweep_at_once()
+    assert len(governance.reader.query(kind="approval.expired")) == 6
+    assert sorted(e for e, _ in notices) == ["escalated"] * 6 + ["expired"] * 6
+    assert len(set(notices)) == 12
+
+
 # --- bulk ------------------------------------------------------------------------------------
 
 def test_bulk_approval_records_each_request_on_its_own(governance: Governance) -> None:
