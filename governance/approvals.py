@@ -27,7 +27,6 @@ import base64
 import hashlib
 import json
 import logging
-import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -216,7 +215,6 @@ class Approvals:
         # that later writes fails at once ("database is locked") when another wrote meanwhile,
         # as the sweeper and a queue page escalating the same request do.
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
-        self._transitions = threading.Lock()
         self._ledger = ledger
         self.identity = identity
         self._clock = clock
@@ -515,21 +513,24 @@ class Approvals:
         now = self._clock()
         if request.status != "pending" or not _due(request, now):
             return request
-        # One thread at a time, on the request as it is now: the sweeper and a queue page
-        # would otherwise both record the same expiry or escalation.
-        with self._transitions:
-            request = self.get(request.id)
-            if request.status != "pending" or not _due(request, now):
-                return request
-            if request.is_expired(now):
-                event, request = "expired", self._settle(request, "expired", actor="proctor",
-                                                         detail={})
-            else:
-                self._record(request, "approval.escalated", {
-                    "escalation_group": request.escalation_group,
-                    "pending_since": _aware(request.created_at).isoformat()}, actor="proctor")
-                event, request = "escalated", self._update(request.id, escalated_at=now)
-        self._emit(event, request)  # outside the lock: resuming a run may take a while
+        # The sweeper, queue pages and other processes may all get here for the same request:
+        # each transition is claimed in the database first, and only its winner records it.
+        if request.is_expired(now):
+            settled = self._settle(request, "expired", actor="proctor", detail={})
+            if settled is None:
+                return self.get(request.id)
+            event, request = "expired", settled
+        else:
+            claimed = self._claim(request, {"escalated_at": now},
+                                  col(ApprovalRequest.escalated_at).is_(None))
+            if not claimed:
+                return self.get(request.id)
+            self._record_or_undo(request, "approval.escalated", {
+                "escalation_group": request.escalation_group,
+                "pending_since": _aware(request.created_at).isoformat()},
+                actor="proctor", undo={"escalated_at": None})
+            event, request = "escalated", self.get(request.id)
+        self._emit(event, request)
         return request
 
     def _check_voter(self, request: ApprovalRequest, who: str,
@@ -632,13 +633,44 @@ class Approvals:
     def _resolve(self, request: ApprovalRequest, status: ApprovalStatus, *, actor: str,
                  detail: dict[str, Any]) -> ApprovalRequest:
         resolved = self._settle(request, status, actor=actor, detail=detail)
+        if resolved is None:  # a concurrent vote, expiry or rejection settled it first
+            current = self.get(request.id)
+            if current.status == status:
+                return current
+            raise ApprovalNotPending(f"request {request.id} was {current.status} meanwhile; "
+                                     "your vote is recorded but changes nothing")
         self._emit(status, resolved)
         return resolved
 
     def _settle(self, request: ApprovalRequest, status: ApprovalStatus, *, actor: str,
-                detail: dict[str, Any]) -> ApprovalRequest:
-        self._record(request, f"approval.{status}", detail, actor=actor)
-        return self._update(request.id, status=status, resolved_at=self._clock())
+                detail: dict[str, Any]) -> ApprovalRequest | None:
+        """Move a pending request to `status` and record it, once: None when another
+        transition (in this process or another) settled it first."""
+        if not self._claim(request, {"status": status, "resolved_at": self._clock()}):
+            return None
+        self._record_or_undo(request, f"approval.{status}", detail, actor=actor,
+                             undo={"status": "pending", "resolved_at": None})
+        return self.get(request.id)
+
+    def _claim(self, request: ApprovalRequest, changes: dict[str, Any], *conditions: Any) -> bool:
+        """Apply `changes` if the request is still pending (and `conditions` hold): one
+        compare-and-set in the database, so of two racing transitions exactly one wins."""
+        with Session(self._writer) as session:
+            claimed = session.exec(update(ApprovalRequest).where(
+                col(ApprovalRequest.id) == request.id,
+                col(ApprovalRequest.status) == "pending", *conditions).values(**changes))
+            session.commit()
+        return claimed.rowcount == 1
+
+    def _record_or_undo(self, request: ApprovalRequest, kind: str, detail: dict[str, Any], *,
+                        actor: str, undo: dict[str, Any]) -> None:
+        """Record a claimed transition; when the ledger refuses, give the claim back (fail
+        closed: a decision that is not on record does not stand)."""
+        try:
+            self._record(request, kind, detail, actor=actor)
+        except Exception:
+            self._update(request.id, **undo)
+            raise
 
     def _emit(self, event: str, request: ApprovalRequest) -> None:
         for listener in self._listeners:

@@ -353,6 +353,67 @@ def test_concurrent_sweeps_apply_each_expiry_and_escalation_once(
     assert len(set(notices)) == 12
 
 
+def test_sweeps_in_two_processes_settle_each_request_once(
+        governance: Governance, clock: Clock) -> None:
+    """Two review services (two stores on one database, as two processes are) sweep at once:
+    the database's compare-and-set lets one of them record each escalation and expiry."""
+    import threading
+
+    stores = [Approvals(governance.engine, governance.writer,
+                        Identity(governance.engine, clock=clock), clock=clock) for _ in range(2)]
+    for n in range(6):
+        action = payment(f"{30000 + n}.00", idempotency_key=f"p{n}", flow_run_id=f"run-p{n}")
+        stores[0].open(action, decision(governance, action))
+    for hours in (5, 48):  # past escalation, then past expiry
+        clock.advance(hours=hours)
+        threads = [threading.Thread(target=store.sweep) for store in stores * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(governance.reader.query(kind="approval.escalated")) == 6
+    assert len(governance.reader.query(kind="approval.expired")) == 6
+
+
+def test_an_approval_and_a_rejection_at_once_settle_the_request_one_way(
+        governance: Governance) -> None:
+    """bob approves while carol rejects, from two stores: exactly one of them settles each
+    request, the ledger says which, and the loser is told it changed nothing."""
+    import threading
+
+    stores = [governance.approvals, Approvals(governance.engine, governance.writer,
+                                              Identity(governance.engine))]
+    requests = []
+    for n in range(8):
+        action = payment(f"{40000 + n}.00", idempotency_key=f"r{n}", flow_run_id=f"run-r{n}")
+        requests.append(stores[0].open(action, decision(governance, action)))
+    lost: list[str] = []
+
+    def vote(store: Approvals, request_id: str, how: str) -> None:
+        try:
+            if how == "approve":
+                store.approve(request_id, "bob")
+            else:
+                store.reject(request_id, "carol", "not confirmed")
+        except ApprovalNotPending:
+            lost.append(request_id)
+
+    for request in requests:
+        threads = [threading.Thread(target=vote, args=(stores[0], request.id, "approve")),
+                   threading.Thread(target=vote, args=(stores[1], request.id, "reject"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    for request in requests:
+        settled = [e.kind for e in governance.reader.query(kind="approval.approved")
+                   + governance.reader.query(kind="approval.rejected")
+                   if e.data()["approval_id"] == request.id]
+        assert len(settled) == 1, settled
+        assert governance.approvals.get(request.id).status == settled[0].split(".")[1]
+    assert len(lost) <= len(requests)  # a vote that came second was told so, or came too late
+
+
 # --- bulk ------------------------------------------------------------------------------------
 
 def test_bulk_approval_records_each_request_on_its_own(governance: Governance) -> None:
