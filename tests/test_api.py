@@ -5,32 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
-from governance.app import create_app
+from governance.app import serving
 from governance.composition import Governance
 from governance.models import Action
 
 
 @pytest.fixture
 def api(governance: Governance) -> Iterator[tuple[str, Governance]]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(governance), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", governance
-    server.should_exit = True
-    thread.join(5)
+    with serving(governance) as url:
+        yield url, governance
 
 
 @pytest.fixture
