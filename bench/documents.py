@@ -30,7 +30,7 @@ from inference.embeddings import Embedder
 from inference.extractor import Extraction, InvoiceExtractor
 from inference.registry import DEFAULT_EMBEDDING_MODEL, ModelRegistry
 from inference.schema import DOCUMENT_TYPES, FIELD_NAMES
-from robots.documents import ACCEPT
+from robots.documents import ACCEPT, DocumentRobot, accept_proposal, pattern_fields
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 NO_DUPLICATE = {"of": None, "similarity": 0.0, "same_fields": []}
@@ -75,9 +75,10 @@ def run(embedder: Embedder, docs: list[CorpusDocument], examples: list[tuple[str
     out["filed or denied without a person"] = sum(r == "deny" for r in routes)
     wrong = [r == "allow" and d.doc_type != "invoice" for r, d in zip(routes, docs, strict=True)]
     out["non-invoice accepted as invoice"] = sum(wrong)
-    out["confidently wrong type"] = sum(
-        c.confidence >= policy_data()["classification_threshold"] and c.label != d.doc_type
-        for c, d in zip(classes, docs, strict=True))
+    sure = json.loads((POLICY_DIR / "data.json").read_text())["documents"][
+        "classification_threshold"]
+    out["confidently wrong type"] = sum(c.confidence >= sure and c.label != d.doc_type
+                                        for c, d in zip(classes, docs, strict=True))
     return out
 
 
@@ -85,22 +86,10 @@ def _route(policy: RegorusEngine, document: Document, kind: Classification,
            extraction: Extraction) -> str:
     """What the shipped policy decides for the `documents.accept_invoice` action the document
     robot would propose (the first of its kind: nothing in the duplicate index)."""
-    params = {"document_type": kind.label,
-              **{k: f.value or "" for k, f in extraction.fields.items()}}
-    action = Action(kind=ACCEPT, target="documents", actor="robot:document-inbox",
-                    requested_by="bench", params=params, context={
-                        "classification": {"label": kind.label,
-                                           "confidence": round(kind.confidence, 4)},
-                        "confidence": {k: round(f.confidence, 4)
-                                       for k, f in extraction.fields.items()
-                                       if f.value is not None},
-                        "near_duplicate": NO_DUPLICATE,
-                        "warnings": document.normalization.report() + extraction.warnings})
+    params, context = accept_proposal(kind, pattern_fields(document, extraction), NO_DUPLICATE)
+    action = Action(kind=ACCEPT, target="documents", actor=DocumentRobot.actor,
+                    requested_by="bench", params=params, context=context)
     return policy.decide(action.policy_input()).outcome
-
-
-def policy_data() -> dict[str, Any]:
-    return json.loads((POLICY_DIR / "data.json").read_text())["documents"]
 
 
 def _reset_peak_gpu_memory() -> None:

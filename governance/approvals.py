@@ -712,7 +712,7 @@ def masked_view(action: Action) -> dict[str, Any]:
     the robot proposes again, so the clear values never need to be stored.
     """
     view = action.model_dump(mode="json", exclude={"sensitive", "idempotency_key"})
-    view["params"] = {k: _mask(v) if k in action.sensitive else v
+    view["params"] = {k: mask(v) if k in action.sensitive else v
                       for k, v in action.params.items()}
     view["context"] = {k: v for k, v in action.context.items() if k not in action.sensitive}
     return view
@@ -763,7 +763,8 @@ def _amount(value: Any) -> float | None:
         return None
 
 
-def _mask(value: Any) -> str:
+def mask(value: Any) -> str:
+    """A sensitive value as approvers see it: its last four characters (none if it is short)."""
     text = str(value)
     return "••••" + text[-4:] if len(text) > 8 else "••••"
 

@@ -23,15 +23,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from audit import LedgerWriter
+from governance.approvals import mask
 from governance.gate import Gate
 from governance.models import Action, Outcome
 from inference import (
+    Classification,
     Document,
     DocumentClassifier,
     DocumentError,
     DuplicateCheck,
     DuplicateDetector,
     EmbeddedIndex,
+    Extraction,
     GenerativeExtractor,
     InferenceRecord,
     InvalidModelOutput,
@@ -139,7 +142,7 @@ def load_document_models(config: InferenceSettings, documents_dir: Path) -> Docu
 
 
 @dataclass(frozen=True)
-class _Fields:
+class ExtractedFields:
     """The invoice fields one extractor read: values, confidences, warnings, and the text."""
 
     values: dict[str, str]
@@ -207,26 +210,21 @@ class DocumentRobot:
             kind = self._models.classifier.classify(document.text)
         self._record(kind.record, path, document.sha256)
         read = self._extract(document, path)
-        fields = _fields(read.values)
-        duplicate = self._models.duplicates.check(document.sha256, document.text, fields)
+        duplicate = self._models.duplicates.check(document.sha256, document.text,
+                                                  _fields(read.values))
         self._record(duplicate.record, path, document.sha256)
-        proposed = {"document_type": kind.label,
-                    **{k: v or "" for k, v in fields.model_dump().items()}}
+        proposed, decided_on = accept_proposal(kind, read, duplicate.policy_input())
         action = Action(
             kind=ACCEPT, target=self.target, actor=self.actor,
             requested_by=self._requested_by, flow_run_id=self._flow_run_id,
             flow_author=self._flow_author, step=f"read {path.name}",
             idempotency_key=f"documents:accept:{document.sha256}",
-            params={k: proposed[k] for k in FIELDS},
+            params=proposed,
             context={
                 "file": path.name,
                 "sha256": document.sha256,
-                "classification": {"label": kind.label,
-                                   "confidence": round(kind.confidence, 4)},
-                "confidence": read.confidence,
-                "near_duplicate": duplicate.policy_input(),
+                **decided_on,
                 "similar_documents": _similar(duplicate),
-                "warnings": read.warnings,
                 "document": read.text[:MAX_SHOWN_CHARS],
                 "extracted": {name: f"{value} (confidence {read.confidence[name]:.2f})"
                               if name in read.confidence else value
@@ -290,7 +288,7 @@ class DocumentRobot:
         for record in self._models.startup:
             self._record(record)
 
-    def _extract(self, document: Document, path: Path) -> _Fields:
+    def _extract(self, document: Document, path: Path) -> ExtractedFields:
         """The invoice fields, by the generative model when one is configured (its answer
         validated; an invalid one is rejected and the document goes to a person with no
         fields), else by the pattern extractor."""
@@ -298,11 +296,7 @@ class DocumentRobot:
         if generative is None:
             extraction = self._models.extractor.extract(document.text)
             self._record(extraction.record, path, document.sha256)
-            found = {k: f for k, f in extraction.fields.items() if f.value is not None}
-            return _Fields({k: f.value or "" for k, f in found.items()},
-                           {k: round(f.confidence, 4) for k, f in found.items()},
-                           document.normalization.report() + extraction.warnings,
-                           extraction.text)
+            return pattern_fields(document, extraction)
         warnings = document.normalization.report() + instruction_warnings(document.text)
         try:
             with self._models.lock:
@@ -311,18 +305,43 @@ class DocumentRobot:
             if exc.record is not None:
                 self._record(exc.record, path, document.sha256)
             problems = "; ".join(exc.problems or [str(exc)])
-            return _Fields({}, {}, [*warnings, "the generative model's answer was rejected, "
-                                    f"not repaired: {problems}"], document.text)
+            rejected = f"the generative model's answer was rejected, not repaired: {problems}"
+            return ExtractedFields({}, {}, [*warnings, rejected], document.text)
         self._record(result.record, path, document.sha256)
         values = {k: v for k, v in result.fields.model_dump().items() if v is not None}
-        return _Fields(values, {k: round(c, 4) for k, c in result.confidences.items()},
-                       warnings, document.text)
+        return ExtractedFields(values, {k: round(c, 4) for k, c in result.confidences.items()},
+                               warnings, document.text)
 
     def _record(self, record: InferenceRecord, path: Path | None = None,
                 sha256: str | None = None) -> None:
         about = {"file": path.name, "document_sha256": sha256} if path is not None else {}
         self._writer.append("model.inference", actor=f"model:{record.model}", payload={
             **about, **record.model_dump(mode="json")}, flow_run_id=self._flow_run_id)
+
+
+def pattern_fields(document: Document, extraction: Extraction) -> ExtractedFields:
+    """What the pattern extractor read in `document`, as the robot proposes it."""
+    found = {k: f for k, f in extraction.fields.items() if f.value is not None}
+    return ExtractedFields({k: f.value or "" for k, f in found.items()},
+                           {k: round(f.confidence, 4) for k, f in found.items()},
+                           document.normalization.report() + extraction.warnings,
+                           extraction.text)
+
+
+def accept_proposal(kind: Classification, read: ExtractedFields,
+                    near_duplicate: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The parameters of the `documents.accept_invoice` action for a document of type `kind`
+    with the fields `read`, and the context the policy decides on (type and field confidences,
+    the duplicate check, warnings). Blank and malformed values are proposed as "": a person
+    fills them in."""
+    fields = _fields(read.values).model_dump()
+    params = {"document_type": kind.label, **{k: fields[k] or "" for k in FIELDS[1:]}}
+    return params, {
+        "classification": {"label": kind.label, "confidence": round(kind.confidence, 4)},
+        "confidence": read.confidence,
+        "near_duplicate": near_duplicate,
+        "warnings": read.warnings,
+    }
 
 
 def _similar(check: DuplicateCheck) -> list[dict[str, Any]]:
@@ -335,7 +354,7 @@ def _similar(check: DuplicateCheck) -> list[dict[str, Any]]:
                       "vendor": meta.get("vendor_name", ""),
                       "invoice_number": meta.get("invoice_number", ""),
                       "total": meta.get("total", ""),
-                      "iban": ("••••" + iban[-4:]) if iban else "",
+                      "iban": mask(iban) if iban else "",
                       "similarity": hit.similarity})
     return shown
 
