@@ -14,7 +14,7 @@ demo: setup
 	$(PY) -m demo
 
 test: setup
-	$(PY) -m governance.cli policy test
+	$(PY) -m proctor.cli policy test
 	$(PY) -m pytest -q -ra
 
 lint: setup

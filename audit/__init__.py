@@ -1,10 +1,10 @@
 """The ledger: an append-only, hash-chained record of everything Proctor proposes and does."""
 
-from audit.bundle import export_bundle, verify_bundle
 from audit.chain import GENESIS_HASH, Verification, canonical_json
 from audit.checkpoints import Checkpoint, Checkpoints
 from audit.entries import LedgerEntry
 from audit.errors import LedgerCorrupted, LedgerError, LedgerWriteError
+from audit.export import export_bundle, verify_bundle
 from audit.ledger import Event, LedgerReader, LedgerWriter
 from audit.store import ensure_tables, open_engine
 

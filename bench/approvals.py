@@ -26,11 +26,13 @@ from typing import Any
 
 import httpx
 
+from audit.settings import LedgerSettings
 from bench.common import POSTGRES, postgres_url, report
-from governance.app import serving
-from governance.composition import Governance, build
 from governance.models import Action
-from governance.settings import LedgerSettings, ReviewSettings, Settings
+from governance.review.app import serving
+from governance.review.settings import ReviewSettings
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 
 PASSWORD = "benchmark-password-1"
 

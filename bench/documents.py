@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from bench.common import report
+from bench.corpus.generate import CorpusDocument, generate_corpus, labeled_examples
 from governance.models import Action
-from governance.policy_regorus import RegorusEngine
+from governance.policy.regorus import RegorusEngine
 from inference.classifier import Classification, DocumentClassifier, expected_calibration_error
-from inference.corpus import CorpusDocument, generate_corpus, labeled_examples
 from inference.documents import Document, read_bytes
 from inference.embeddings import Embedder
 from inference.extractor import Extraction, InvoiceExtractor

@@ -24,19 +24,22 @@ from typing import Any
 
 import regorus
 
+from audit.settings import LedgerSettings
 from bench.common import POSTGRES, best_of, report
 from demo.acme import AcmeConfig
 from demo.acme.server import serve
-from governance.app import running
-from governance.composition import build
 from governance.models import Action
-from governance.policy import policy_files
-from governance.policy_opa import OpaEngine
-from governance.policy_regorus import RegorusEngine
-from governance.policy_server import create_policy_app
-from governance.settings import AcmeSettings, BrowserSettings, LedgerSettings, Settings
-from robots.acme import AcmePayablesRobot
+from governance.policy.opa import OpaEngine
+from governance.policy.port import policy_files
+from governance.policy.regorus import RegorusEngine
+from governance.policy.server import create_policy_app
+from governance.review.app import running
+from proctor.composition import build
+from proctor.settings import Settings
+from robots.acme.robot import AcmePayablesRobot
+from robots.acme.settings import AcmeSettings
 from robots.browser import launch, transaction_context
+from robots.settings import BrowserSettings
 
 INPUT = {"action": {"kind": "acme.release_payment", "target": "acme-payables",
                     "actor": "robot:acme-payables", "requested_by": "alice",

@@ -21,13 +21,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from audit.settings import LedgerSettings
 from bench.common import report
-from governance.composition import build
-from governance.gate import Effect, Lookup, Preview
-from governance.models import Action, Outcome
-from governance.settings import BrowserSettings, LedgerSettings, Settings
-from robots.browser import BrowserPool
-from robots.miniwob import (
+from bench.miniwob import (
     CONTEXT,
     ROBOTS,
     EpisodeResult,
@@ -36,6 +32,12 @@ from robots.miniwob import (
     run_episode,
     serve_tasks,
 )
+from governance.gate import Effect, Lookup, Preview
+from governance.models import Action, Outcome
+from proctor.composition import build
+from proctor.settings import Settings
+from robots.browser import BrowserPool
+from robots.settings import BrowserSettings
 
 
 class Ungoverned:

@@ -26,7 +26,7 @@ from demo.services import acme_app, demo_env, prefect_server, review_service
 from demo.workbook import write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCTOR = [sys.executable, "-m", "governance.cli"]
+PROCTOR = [sys.executable, "-m", "proctor.cli"]
 
 DEMO_PASSWORD = "demo-password-123"  # every demo user's; a real team uses `proctor users add`
 # The demo organisation: (name, roles, approver groups); the first, an administrator, adds

@@ -17,7 +17,7 @@ from uuid import uuid4
 
 from demo.services import free_port
 from demo.workbook import write_workbook
-from governance.stack import POOL, Stack, api_call, down, start_worker, up
+from proctor.stack import POOL, Stack, api_call, down, start_worker, up
 
 VENDORS = [("Globex Corporation", "DE89370400440532013000"),
            ("Initech GmbH", "DE02120300000000202051"),

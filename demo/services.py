@@ -73,7 +73,7 @@ def review_service(env: dict[str, str], log: Path, port: int | None = None,
     """`proctor serve`: the review UI and REST API over the demo's ledger; yields its URL."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "governance.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "proctor.cli", "serve", "--port", str(port)]
     with _process(command, {**env, "PROCTOR_REVIEW_BASE_URL": url}, log):
         _wait_http(f"{url}/api/health", timeout_s, log)
         yield url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robots.invoices import COLUMNS
+from robots.acme.workbook import COLUMNS
 
 DEMO_ROWS: list[tuple[str, ...]] = [
     # ordinary

@@ -19,9 +19,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.invoice_entry import enter_invoice
-from governance.composition import build
-from governance.settings import Settings
-from robots.acme import AcmePayablesRobot
+from proctor.composition import build
+from proctor.settings import Settings
+from robots.acme.robot import AcmePayablesRobot
+from robots.acme.settings import AcmeSettings
 from robots.browser import launch
 from robots.documents import DocumentResult, DocumentRobot, load_document_models
 from robots.evidence import EvidenceStore
@@ -87,7 +88,7 @@ def document_inbox(inbox: str, requested_by: str | None = None,
     if enter and accepted:
         with launch(settings.browser) as browser:
             robot = AcmePayablesRobot(
-                governance.gate, browser, settings.acme, requested_by=who, flow_run_id=run_id,
+                governance.gate, browser, AcmeSettings(), requested_by=who, flow_run_id=run_id,
                 timeout_ms=settings.browser.timeout_ms,
                 evidence=EvidenceStore(settings.evidence.dir, governance.redactor),
                 flow_author=settings.flow_author)

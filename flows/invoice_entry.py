@@ -16,13 +16,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.limits import app_slot
-from governance.composition import build
 from governance.errors import ApplicationError
-from governance.settings import Settings
-from robots.acme import AcmePayablesRobot, TransactionResult
+from proctor.composition import build
+from proctor.settings import Settings
+from robots.acme.robot import AcmePayablesRobot, TransactionResult
+from robots.acme.settings import AcmeSettings
+from robots.acme.workbook import InvoiceRow, read_invoices, write_results
 from robots.browser import launch
 from robots.evidence import EvidenceStore
-from robots.invoices import InvoiceRow, read_invoices, write_results
 
 
 def _retry_system_errors(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -77,7 +78,7 @@ def invoice_entry(workbook: str, requested_by: str | None = None) -> dict[str, A
     run_id = str(flow_run.get_id()) if flow_run.get_id() else None
     with launch(settings.browser) as browser:
         robot = AcmePayablesRobot(
-            governance.gate, browser, settings.acme,
+            governance.gate, browser, AcmeSettings(),
             requested_by=requested_by or settings.user, flow_run_id=run_id,
             timeout_ms=settings.browser.timeout_ms,
             evidence=EvidenceStore(settings.evidence.dir, governance.redactor),

@@ -25,12 +25,12 @@ from typing import Any
 from audit import LedgerReader, LedgerWriter
 from audit.ledger import Event
 from audit.locks import TransactionBusy, transaction_lock
-from governance.approvals import Approvals
+from governance.approvals.store import Approvals
 from governance.errors import ApprovalError, BusinessRuleError
 from governance.models import Action, Decision, Outcome, OutcomeStatus
-from governance.policy import PolicyEngine
+from governance.policy.port import PolicyEngine
 from governance.tracing import current_trace_id, tracer
-from governance.waiting import ApprovalWaiter
+from governance.waiting.prefect import ApprovalWaiter
 
 Effect = Callable[[Action], dict[str, Any]]
 Lookup = Callable[[Action], dict[str, Any] | None]

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwr
 from playwright.sync_api import Error as PlaywrightError
 
 from governance.errors import ApplicationError, BusinessRuleError
-from governance.settings import BrowserSettings
+from robots.settings import BrowserSettings
 from robots.transaction import Transaction
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from audit import LedgerWriter
-from governance.approvals import mask
+from governance.approvals.store import mask
 from governance.gate import Gate
 from governance.models import Action, Outcome
 from inference import (
@@ -45,10 +45,9 @@ from inference import (
     load_embedder,
     read_bytes,
 )
-from inference.corpus import labeled_examples
 from inference.extractor import LEARNED_FIELDS, instruction_warnings
 from inference.settings import InferenceSettings
-from robots.invoices import InvoiceRow
+from robots.acme.workbook import InvoiceRow
 
 ACCEPT = "documents.accept_invoice"
 # Parameters of the accept action: what the reviewer sees and may correct, all plain strings.
@@ -103,6 +102,11 @@ class DocumentModels:
         return record
 
 
+# Seed examples (10 per document type, from bench.corpus.labeled_examples(per_type=10)), used
+# until reviewers' corrections are saved beside the index.
+SEED_EXAMPLES = Path(__file__).with_name("document_seed_examples.json")
+
+
 def load_document_models(config: InferenceSettings, documents_dir: Path) -> DocumentModels:
     """Load the document models once per worker: the embedding model (NF4 4-bit where
     bitsandbytes runs, unless `config.quantization` says otherwise), a classifier fitted on the
@@ -114,8 +118,8 @@ def load_document_models(config: InferenceSettings, documents_dir: Path) -> Docu
     """
     embedder = load_embedder(config)
     examples_path = config.examples_path or documents_dir / "examples.json"
-    examples = DocumentClassifier.load_examples(examples_path) if examples_path.exists() \
-        else labeled_examples(per_type=10)
+    examples = DocumentClassifier.load_examples(
+        examples_path if examples_path.exists() else SEED_EXAMPLES)
     if config.weaviate_url:
         index = WeaviateIndex(config.weaviate_url)
     else:

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from governance.composition import Governance, build
-from governance.settings import (
-    ApprovalSettings,
-    BrowserSettings,
-    LedgerSettings,
-    PolicySettings,
-    Settings,
-)
+from audit.settings import LedgerSettings
+from governance.approvals.settings import ApprovalSettings
+from governance.policy.settings import PolicySettings
+from proctor.composition import Governance, build
+from proctor.settings import Settings
+from robots.settings import BrowserSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

@@ -22,10 +22,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from governance.composition import build
 from governance.models import Action
-from governance.settings import Settings
-from governance.waiting import PrefectPauseWaiter
+from governance.waiting.prefect import PrefectPauseWaiter
+from proctor.composition import build
+from proctor.settings import Settings
 
 
 def note(notes: str, **fields: object) -> None:

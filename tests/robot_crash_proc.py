@@ -8,10 +8,12 @@ import os
 import signal
 import sys
 
-from governance.composition import build
-from governance.settings import AcmeSettings, BrowserSettings, Settings
-from robots.acme import AcmePayablesRobot
+from proctor.composition import build
+from proctor.settings import Settings
+from robots.acme.robot import AcmePayablesRobot
+from robots.acme.settings import AcmeSettings
 from robots.browser import launch
+from robots.settings import BrowserSettings
 from tests.test_robot_faults import ROW
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@ from playwright.sync_api import Browser
 
 from demo.acme import AcmeConfig, list_invoices, list_vendors
 from demo.acme.server import serve
-from governance.composition import Governance
-from governance.settings import AcmeSettings, BrowserSettings
-from robots.acme import AcmePayablesRobot
+from proctor.composition import Governance
+from robots.acme.robot import AcmePayablesRobot
+from robots.acme.settings import AcmeSettings
+from robots.acme.workbook import InvoiceRow
 from robots.browser import launch
-from robots.invoices import InvoiceRow
+from robots.settings import BrowserSettings
 from tests.conftest import approvers
 
 pytestmark = pytest.mark.chromium

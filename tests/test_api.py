@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from governance.app import serving
-from governance.composition import Governance
 from governance.models import Action
+from governance.review.app import serving
+from proctor.composition import Governance
 
 
 @pytest.fixture

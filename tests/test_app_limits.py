@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from flows.limits import app_slot, limit_name
-from governance.stack import set_app_limit
+from proctor.stack import set_app_limit
 
 pytestmark = pytest.mark.prefect
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from governance.approvals import Approvals, QueueFilter, view_digest
-from governance.composition import Governance
+from governance.approvals.store import Approvals, QueueFilter, view_digest
 from governance.errors import (
     ApprovalError,
     ApprovalForbidden,
@@ -18,8 +17,9 @@ from governance.errors import (
     ReauthenticationRequired,
     SelfApprovalError,
 )
-from governance.identity import Identity, IdentityError
+from governance.identity.users import Identity, IdentityError
 from governance.models import Action, Decision
+from proctor.composition import Governance
 
 
 class Clock:

@@ -65,7 +65,7 @@ def test_checkpoints_made_at_the_interval_and_written_as_files(ledger) -> None:
 def test_bundle_verifies_offline(bundle: Path, ledger) -> None:
     result = verify_bundle(bundle, ledger[1].public_key)
     assert result.ok and result.checked == 20
-    out = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "verify", "--bundle",
+    out = subprocess.run([sys.executable, "-m", "proctor.cli", "audit", "verify", "--bundle",
                           str(bundle)], capture_output=True, text=True)
     assert out.returncode == 0 and "3 signed checkpoints match" in out.stdout
 
@@ -165,7 +165,7 @@ def test_inclusion_proof_from_the_cli(tmp_path: Path) -> None:
     writer = LedgerWriter(open_engine(env["PROCTOR_LEDGER_URL"]))
     for i in range(13):
         writer.append("t", actor="robot", payload={"i": i})
-    cli = [sys.executable, "-m", "governance.cli", "audit"]
+    cli = [sys.executable, "-m", "proctor.cli", "audit"]
     assert subprocess.run([*cli, "checkpoint"], env=env, capture_output=True).returncode == 0
     proof = json.loads(subprocess.run([*cli, "prove", "5"], env=env, capture_output=True,
                                       text=True).stdout)

@@ -27,7 +27,7 @@ from audit.ledger import OUTCOME_KINDS
 from demo.acme import list_invoices
 from demo.fleet import Fleet, invoice_rows
 from demo.services import acme_app, demo_env
-from governance.stack import DEAD_AFTER_S
+from proctor.stack import DEAD_AFTER_S
 
 pytestmark = [pytest.mark.chromium, pytest.mark.prefect]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.corpus.generate import generate_corpus, labeled_examples
 from flows.document_inbox import inbox_items
-from governance.app import serving
-from governance.composition import Governance, build
-from governance.settings import ReviewSettings, Settings
+from governance.review.app import serving
+from governance.review.settings import ReviewSettings
 from inference import (
     DocumentClassifier,
     DuplicateDetector,
@@ -29,7 +29,8 @@ from inference import (
     InvoiceExtractor,
     read_bytes,
 )
-from inference.corpus import generate_corpus, labeled_examples
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 from robots.documents import FIELDS, DocumentModels, DocumentRobot, load_document_models
 from tests.conftest import PASSWORD
 from tests.inference_files import eml_bytes, pdf_bytes

@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import event
 
 from audit import LedgerReader, LedgerWriteError, LedgerWriter, open_engine
-from governance.approvals import Approvals
-from governance.composition import Governance
+from governance.approvals.store import Approvals
 from governance.errors import ApprovalMismatch, BusinessRuleError, SelfApprovalError
 from governance.gate import Gate
-from governance.identity import Identity
+from governance.identity.users import Identity
 from governance.models import Action
-from governance.policy_regorus import RegorusEngine
-from governance.waiting import PollingWaiter
+from governance.policy.regorus import RegorusEngine
+from governance.waiting.prefect import PollingWaiter
+from proctor.composition import Governance
 from tests.conftest import approvers
 
 

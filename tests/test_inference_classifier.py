@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.corpus.generate import generate_corpus, labeled_examples
 from inference.classifier import DocumentClassifier, Example, expected_calibration_error
-from inference.corpus import generate_corpus, labeled_examples
 from inference.errors import ClassifierError
 from tests.inference_models import embedder
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 
-from inference.corpus import INVOICE_LAYOUTS, LANGUAGES, generate_corpus, labeled_examples
+from bench.corpus.generate import INVOICE_LAYOUTS, LANGUAGES, generate_corpus, labeled_examples
 from inference.schema import DOCUMENT_TYPES
 from inference.text import normalize
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.corpus import generate_corpus
+from bench.corpus.generate import generate_corpus
 from inference.documents import DocumentLimits, read_bytes, read_document
 from inference.errors import (
     DocumentTooLarge,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from inference.corpus import generate_corpus
+from bench.corpus.generate import generate_corpus
 from inference.extractor import InvoiceExtractor
 from inference.patterns import find_amounts, find_dates, find_ibans, find_vat_ids, iban_valid
 from inference.schema import InvoiceFields

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.corpus import generate_corpus
+from bench.corpus.generate import generate_corpus
 from inference.duplicates import DuplicateDetector
 from inference.errors import VectorIndexError
 from inference.extractor import InvoiceExtractor

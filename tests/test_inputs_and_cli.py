@@ -13,16 +13,16 @@ import pytest
 import yaml
 
 from demo.workbook import DEMO_ROWS, write_workbook
-from governance.composition import Governance, build, check_flow_author
 from governance.models import Action
-from governance.settings import Settings
-from robots.invoices import WorkbookError, read_invoices
+from proctor.composition import Governance, build, check_flow_author
+from proctor.settings import Settings
+from robots.acme.workbook import WorkbookError, read_invoices
 from tests.conftest import PASSWORD, ROOT, approvers
 
 
 def cli(settings_env: dict[str, str], *args: str,
         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "governance.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "proctor.cli", *args], capture_output=True,
                           text=True, env={**os.environ, **settings_env}, cwd=ROOT,
                           input=None if stdin is None else stdin + "\n")
 
@@ -187,7 +187,7 @@ def test_auditor_queries_and_exports(governance: Governance, env: dict[str, str]
 
 def test_users_cli(env: dict[str, str], settings: Settings) -> None:
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "governance.cli", *args], input=stdin,
+        return subprocess.run([sys.executable, "-m", "proctor.cli", *args], input=stdin,
                               capture_output=True, text=True, env={**os.environ, **env})
 
     pw = "a long enough password"
@@ -253,7 +253,7 @@ def test_approvals_list_filters_scope_and_bulk_cli(governance: Governance,
                                                    env: dict[str, str]) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from governance.approvals import Approvals
+    from governance.approvals.store import Approvals
 
     def request(amount: str | None, *, hours_ago: float = 0) -> str:
         if amount is None:

@@ -121,7 +121,7 @@ def test_cli_verify_names_an_edited_row(demo_run) -> None:
         conn.execute("DROP TRIGGER ledger_entries_no_update")  # as an attacker with the file
         conn.execute("UPDATE ledger_entries SET actor = 'mallory' WHERE kind = 'approval.approved'")
         seq = conn.execute("SELECT seq FROM ledger_entries WHERE actor = 'mallory'").fetchone()[0]
-    out = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "verify"],
+    out = subprocess.run([sys.executable, "-m", "proctor.cli", "audit", "verify"],
                          env={"PROCTOR_LEDGER_URL": f"sqlite:///{copy}"}, capture_output=True,
                          text=True)
     assert out.returncode == 1 and f"entry {seq}" in out.stdout

@@ -81,12 +81,12 @@ def test_reordered_entries_are_named(filled: Backend) -> None:
 
 def test_cli_verify_fails_and_names_the_entry(filled: Backend) -> None:
     env = {"PROCTOR_LEDGER_URL": filled.url, "PATH": "/usr/bin:/bin"}
-    ok = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "verify"],
+    ok = subprocess.run([sys.executable, "-m", "proctor.cli", "audit", "verify"],
                         capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
     assert "6 entries" in ok.stdout
     filled.tamper("UPDATE ledger_entries SET kind = 'action.succeeded' WHERE seq = 5")
-    bad = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "verify"],
+    bad = subprocess.run([sys.executable, "-m", "proctor.cli", "audit", "verify"],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 1
     assert "entry 5" in bad.stdout
@@ -180,8 +180,8 @@ def test_many_workers_starting_at_once_create_the_schema_once(backend: Backend) 
     the approvals and identity tables), none fails on another's DDL."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from governance.approvals import ApprovalRequest, ApprovalVote
-    from governance.identity import ApiToken, Delegation, User
+    from governance.approvals.store import ApprovalRequest, ApprovalVote
+    from governance.identity.users import ApiToken, Delegation, User
 
     def start(_: int) -> int:
         engine = open_engine(backend.url, busy_timeout_ms=30_000)

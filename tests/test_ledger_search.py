@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from governance.app import serving
-from governance.composition import Governance, build
-from governance.ledger_search import LedgerSearch
-from governance.settings import Settings
+from governance.review.app import serving
+from governance.review.search import LedgerSearch
 from inference import EmbeddedIndex
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 from tests.conftest import ROOT, add_people
 from tests.inference_models import embedder
 
@@ -71,13 +71,13 @@ def test_the_api_and_the_cli_search_the_same_way(settings: Settings, tmp_path: P
            "PROCTOR_LEDGER_REDACTION_KEY": str(settings.ledger.redaction_key),
            "PROCTOR_LEDGER_SIGNING_KEY": str(settings.ledger.signing_key),
            "PROCTOR_DOCUMENTS_DIR": str(settings.documents_dir), "HF_HUB_OFFLINE": "1"}
-    found = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "search",
+    found = subprocess.run([sys.executable, "-m", "proctor.cli", "audit", "search",
                             question, "-k", "2"], capture_output=True, text=True, env=env,
                            cwd=ROOT)
     assert found.returncode == 0, found.stderr
     best = found.stdout.splitlines()[0].split()
     assert best[1] == f"#{hits[0]['entry']['seq']}" and best[2:4] == ["approval.rejected",
                                                                      "carol"]
-    empty = subprocess.run([sys.executable, "-m", "governance.cli", "audit", "search", " "],
+    empty = subprocess.run([sys.executable, "-m", "proctor.cli", "audit", "search", " "],
                            capture_output=True, text=True, env=env, cwd=ROOT)
     assert empty.returncode == 2 and "empty" in empty.stderr

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from governance.app import serving
-from governance.composition import Governance
 from governance.models import Action
+from governance.review.app import serving
+from proctor.composition import Governance
 
 
 def samples(url: str) -> dict[tuple[str, tuple], float]:
@@ -56,7 +56,7 @@ def test_health_and_readiness(governance: Governance, tmp_path) -> None:  # noqa
         assert ready.status_code == 200 and ready.json()["checks"] == {
             "database": "ok", "policy": "ok"}
     (governance.settings.policy.dir / "broken.rego").write_text("package proctor\nnot rego\n")
-    from governance.composition import build
+    from proctor.composition import build
 
     broken = build(governance.settings, resume_runs=False)
     with serving(broken, sweep=False) as url:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from governance.composition import Governance, build
-from governance.settings import BrowserSettings, Settings
+from bench.miniwob import CONTEXT, ROBOTS, run_episode, serve_tasks, start_episode
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 from robots.browser import BrowserPool
-from robots.miniwob import CONTEXT, ROBOTS, run_episode, serve_tasks, start_episode
+from robots.settings import BrowserSettings
 from tests.conftest import add_people
 
 pytestmark = [

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from governance.notify import (
+from governance.notify.notices import (
     Notice,
     NotificationError,
     Notifications,
@@ -302,7 +302,7 @@ def test_one_failing_notifier_is_reported_and_the_others_still_deliver(hook_serv
         directory=lambda group: [Recipient(name="Ann", email=f"ann@{group}.test")],
     )
 
-    with caplog.at_level(logging.WARNING, logger="governance.notify"):
+    with caplog.at_level(logging.WARNING, logger="governance.notify.notices"):
         failures = notifications.notify(_notice())
 
     assert len(failures) == 1

@@ -10,9 +10,10 @@ from playwright.sync_api import Browser
 
 from demo.acme import AcmeConfig, list_invoices, list_vendors
 from demo.acme.server import serve
-from governance.composition import build
-from governance.settings import AcmeSettings, Settings
-from robots.acme import AcmePayablesRobot
+from proctor.composition import build
+from proctor.settings import Settings
+from robots.acme.robot import AcmePayablesRobot
+from robots.acme.settings import AcmeSettings
 from tests.test_acme_robot import browser, row  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.chromium

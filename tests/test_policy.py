@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.policy_regorus import RegorusEngine, run_rego_tests
+from governance.policy.regorus import RegorusEngine, run_rego_tests
 from tests.conftest import POLICIES
 
 RESULTS = run_rego_tests(POLICIES)
@@ -110,11 +110,11 @@ def test_missing_policy_folder_denies(tmp_path: Path) -> None:
 def test_cli_eval_and_test(tmp_path: Path) -> None:
     doc = tmp_path / "input.json"
     doc.write_text(json.dumps(payment("48500.00")))
-    out = subprocess.run([sys.executable, "-m", "governance.cli", "policy", "eval", "--input",
+    out = subprocess.run([sys.executable, "-m", "proctor.cli", "policy", "eval", "--input",
                           str(doc), "--policy-dir", str(POLICIES)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["outcome"] == "require_approval"
-    tests = subprocess.run([sys.executable, "-m", "governance.cli", "policy", "test",
+    tests = subprocess.run([sys.executable, "-m", "proctor.cli", "policy", "test",
                             "--policy-dir", str(POLICIES)], capture_output=True, text=True)
     assert tests.returncode == 0 and f"{len(RESULTS)} passed, 0 failed" in tests.stdout
 
@@ -122,7 +122,7 @@ def test_cli_eval_and_test(tmp_path: Path) -> None:
 def test_cli_test_fails_on_a_failing_rego_test(policy_dir: Path) -> None:
     (policy_dir / "wrong_test.rego").write_text(
         "package wrong_test\nimport rego.v1\ntest_wrong if { 1 == 2 }\n")
-    out = subprocess.run([sys.executable, "-m", "governance.cli", "policy", "test",
+    out = subprocess.run([sys.executable, "-m", "proctor.cli", "policy", "test",
                           "--policy-dir", str(policy_dir)], capture_output=True, text=True)
     assert out.returncode == 1 and "FAIL wrong_test.rego::test_wrong" in out.stdout
 
@@ -130,6 +130,6 @@ def test_cli_test_fails_on_a_failing_rego_test(policy_dir: Path) -> None:
 def test_cli_eval_names_a_bad_input_file(tmp_path: Path) -> None:
     doc = tmp_path / "input.json"
     doc.write_text("{not json")
-    out = subprocess.run([sys.executable, "-m", "governance.cli", "policy", "eval", "--input",
+    out = subprocess.run([sys.executable, "-m", "proctor.cli", "policy", "eval", "--input",
                           str(doc)], capture_output=True, text=True)
     assert out.returncode == 2 and "input.json" in out.stderr

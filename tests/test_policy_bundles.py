@@ -14,10 +14,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.keys import public_pem
-from governance.bundles import BundleRefused, build_bundle, open_bundle
-from governance.composition import Governance, build
 from governance.models import Action
-from governance.settings import PolicySettings, Settings
+from governance.policy.bundles import BundleRefused, build_bundle, open_bundle
+from governance.policy.settings import PolicySettings
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 from tests.test_inputs_and_cli import cli
 
 KEY = Ed25519PrivateKey.generate()

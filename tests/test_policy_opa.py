@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from governance.app import running
-from governance.composition import Governance, build
 from governance.models import Action
-from governance.policy_opa import OpaEngine
-from governance.policy_regorus import RegorusEngine
-from governance.policy_server import create_policy_app
-from governance.settings import PolicySettings, Settings
+from governance.policy.opa import OpaEngine
+from governance.policy.regorus import RegorusEngine
+from governance.policy.server import create_policy_app
+from governance.policy.settings import PolicySettings
+from governance.review.app import running
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 
 INPUTS = [
     Action(kind="acme.release_payment", target="acme-payables", actor="robot:acme",

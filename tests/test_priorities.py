@@ -10,7 +10,7 @@ import pytest
 
 from demo.fleet import Fleet, invoice_rows
 from demo.services import acme_app, demo_env
-from governance.stack import POOL, QUEUES
+from proctor.stack import POOL, QUEUES
 
 pytestmark = [pytest.mark.chromium, pytest.mark.prefect]
 

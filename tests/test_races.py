@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from governance.composition import build
+from audit.settings import LedgerSettings
 from governance.models import Action
-from governance.settings import LedgerSettings, Settings
+from proctor.composition import build
+from proctor.settings import Settings
 from tests.conftest import ROOT
 from tests.ledger_backends import Backend, backend  # noqa: F401 - fixture
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from audit import LedgerReader, LedgerWriter, export_bundle, open_engine
 from audit.redaction import Redactor, iban_valid, luhn_valid
-from governance.composition import Governance
 from governance.models import Action
+from proctor.composition import Governance
 
 IBAN = "CH5604835012345678009"
 CARD = "4111 1111 1111 1111"

@@ -17,12 +17,15 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from governance.app import serving
-from governance.approvals import ApprovalRequest
-from governance.composition import Governance, build
+from governance.approvals.settings import ApprovalSettings
+from governance.approvals.store import ApprovalRequest
 from governance.models import Action
-from governance.settings import ApprovalSettings, BrowserSettings, ReviewSettings, Settings
+from governance.review.app import serving
+from governance.review.settings import ReviewSettings
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 from robots.browser import launch
+from robots.settings import BrowserSettings
 from tests.conftest import PASSWORD, add_people
 from tests.test_waiting import (
     ROOT,

@@ -21,13 +21,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi.routing import APIRoute
 
-from governance import api, web
-from governance.app import serving
-from governance.approvals import Approvals
-from governance.composition import Governance, build
+from governance.approvals.store import Approvals
 from governance.models import Action
-from governance.settings import ReviewSettings, Settings
-from governance.websessions import WebSessions
+from governance.review import api, web
+from governance.review.app import serving
+from governance.review.sessions import WebSessions
+from governance.review.settings import ReviewSettings
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 from tests.conftest import PASSWORD, add_people
 
 ROLES = {"author": "alice", "approver": "bob", "auditor": "dora", "admin": "adam"}

@@ -14,12 +14,14 @@ from playwright.sync_api import Browser
 
 from demo.acme import AcmeConfig, list_invoices
 from demo.acme.server import serve
-from governance.composition import Governance
 from governance.errors import ApplicationError
-from governance.settings import AcmeSettings, BrowserSettings, Settings
-from robots.acme import AcmePayablesRobot
+from proctor.composition import Governance
+from proctor.settings import Settings
+from robots.acme.robot import AcmePayablesRobot
+from robots.acme.settings import AcmeSettings
+from robots.acme.workbook import InvoiceRow
 from robots.browser import launch
-from robots.invoices import InvoiceRow
+from robots.settings import BrowserSettings
 
 pytestmark = pytest.mark.chromium
 

@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl
 import pytest
 
 from governance.errors import ApplicationError, BusinessRuleError
-from governance.settings import BrowserSettings
 from robots.browser import BrowserPool
 from robots.forms import AmbiguousField, Field, FieldNotFound, ValueNotOffered, find_form
+from robots.settings import BrowserSettings
 from robots.transaction import Transaction
 from tests.html_app import HtmlHandler, serving
 

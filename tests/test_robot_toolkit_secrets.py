@@ -14,10 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from audit.redaction import Redactor
-from governance.composition import Governance
 from governance.errors import BusinessRuleError
 from governance.models import Action
-from governance.settings import BrowserSettings
+from proctor.composition import Governance
 from robots.browser import BrowserPool
 from robots.evidence import EvidenceStore
 from robots.secrets import (
@@ -27,6 +26,7 @@ from robots.secrets import (
     Secrets,
     SecretsSettings,
 )
+from robots.settings import BrowserSettings
 from robots.transaction import Transaction
 from tests.html_app import HtmlHandler, serving
 

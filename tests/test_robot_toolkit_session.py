@@ -9,11 +9,11 @@ from urllib.parse import parse_qsl
 import pytest
 from pydantic import SecretStr
 
-from governance.composition import Governance
 from governance.errors import BusinessRuleError
-from governance.settings import BrowserSettings
+from proctor.composition import Governance
 from robots.browser import BrowserPool
 from robots.session import AppSession, Login
+from robots.settings import BrowserSettings
 from tests.html_app import HtmlHandler, serving
 
 pytestmark = pytest.mark.chromium

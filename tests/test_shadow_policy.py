@@ -7,9 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
-from governance.composition import build
 from governance.models import Action
-from governance.settings import PolicySettings, Settings
+from governance.policy.settings import PolicySettings
+from proctor.composition import build
+from proctor.settings import Settings
 from tests.conftest import POLICIES
 from tests.test_inputs_and_cli import cli
 

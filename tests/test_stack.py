@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from demo.services import free_port
-from governance.settings import Settings
-from governance.stack import DEAD_RUNS, POOL, _alive, api_call
+from proctor.settings import Settings
+from proctor.stack import DEAD_RUNS, POOL, _alive, api_call
 from tests.ledger_backends import postgres_available, postgres_databases
 from tests.test_inputs_and_cli import cli
 

@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from governance.composition import Governance
 from governance.models import Action
+from proctor.composition import Governance
 
 EXPORTER = InMemorySpanExporter()
 

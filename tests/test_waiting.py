@@ -22,10 +22,11 @@ from uuid import UUID
 import pytest
 
 from demo.services import prefect_env
-from governance.composition import Governance, build
+from governance.approvals.settings import ApprovalSettings
 from governance.errors import SelfApprovalError
-from governance.settings import ApprovalSettings, Settings
-from governance.waiting import resume_run_when_paused, takes_input
+from governance.waiting.prefect import resume_run_when_paused, takes_input
+from proctor.composition import Governance, build
+from proctor.settings import Settings
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.prefect

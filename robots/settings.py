@@ -1,0 +1,29 @@
+"""The robot toolkit's settings: the browser (`PROCTOR_BROWSER_*`) and evidence
+(`PROCTOR_EVIDENCE_*`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STATE = Path(__file__).resolve().parents[1] / ".proctor"
+
+
+class BrowserSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROCTOR_BROWSER_", extra="ignore")
+
+    executable: Path | None = Field(
+        default=Path("/usr/bin/chromium"),
+        description="Chromium to drive; empty uses Playwright's own (`playwright install`)",
+    )
+    headless: bool = True
+    timeout_ms: float = Field(default=10_000, gt=0, description="Playwright's default timeout")
+
+
+class EvidenceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROCTOR_EVIDENCE_", extra="ignore")
+
+    dir: Path = Field(default=STATE / "evidence",
+                      description="screenshots and HTML the robots saw, named by SHA-256")
