@@ -30,7 +30,7 @@ from governance.errors import ApprovalError, BusinessRuleError
 from governance.models import Action, Decision, Outcome, OutcomeStatus
 from governance.policy.port import PolicyEngine
 from governance.tracing import current_trace_id, tracer
-from governance.waiting.prefect import ApprovalWaiter
+from governance.waiting.port import ApprovalWaiter
 
 Effect = Callable[[Action], dict[str, Any]]
 Lookup = Callable[[Action], dict[str, Any] | None]

@@ -13,14 +13,9 @@ from audit.redaction import Redactor, load_or_create_key
 from governance.approvals.store import ApprovalRequest, Approvals
 from governance.gate import Gate
 from governance.identity.users import Identity
-from governance.notify.notices import (
-    Notice,
-    Notifications,
-    Notifier,
-    Recipient,
-    SmtpNotifier,
-    WebhookNotifier,
-)
+from governance.notify.notices import Notice, Notifications, Notifier, Recipient
+from governance.notify.smtp import SmtpNotifier
+from governance.notify.webhook import WebhookNotifier
 from governance.policy.bundles import BundledPolicy
 from governance.policy.opa import OpaEngine
 from governance.policy.port import PolicyEngine

@@ -14,7 +14,7 @@ from governance.gate import Gate
 from governance.identity.users import Identity
 from governance.models import Action
 from governance.policy.regorus import RegorusEngine
-from governance.waiting.prefect import PollingWaiter
+from governance.waiting.polling import PollingWaiter
 from proctor.composition import Governance
 from tests.conftest import approvers
 

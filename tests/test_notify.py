@@ -20,14 +20,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from governance.notify.notices import (
-    Notice,
-    NotificationError,
-    Notifications,
-    Recipient,
-    SmtpNotifier,
-    WebhookNotifier,
-)
+from governance.notify.notices import Notice, NotificationError, Notifications, Recipient
+from governance.notify.smtp import SmtpNotifier
+from governance.notify.webhook import WebhookNotifier
 
 SENDER = "proctor@example.test"
 SMTP_PASSWORD = "smtp-pw-never-logged"

@@ -1,4 +1,4 @@
-"""How a flow waits for a human: the `ApprovalWaiter` port and its adapters.
+"""Waiting for a human inside a Prefect flow run: `PrefectPauseWaiter` and `resume_run_when_paused`.
 
 Inside a Prefect flow run the run waits in Prefect, for an `ApprovalWakeUp` input:
 
@@ -13,7 +13,8 @@ Inside a Prefect flow run the run waits in Prefect, for an `ApprovalWakeUp` inpu
 `resume_run_when_paused` wakes the run (paused or suspended) once the request is resolved. The
 wake-up only names the request: the waiter re-reads the approval store and the Gate reads the
 outcome from the store afterwards, so a resume without a decision (say, from Prefect's own UI)
-finds the request still pending and waits again. Outside a flow run, the store is polled.
+finds the request still pending and waits again. Outside a flow run, the store is polled
+(`polling.PollingWaiter`). Prefect itself is imported only when a run waits or is resumed.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from __future__ import annotations
 import logging
 import time
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from governance.approvals.store import ApprovalRequest, Approvals
+from governance.approvals.records import ApprovalRequest
+from governance.approvals.store import Approvals
+from governance.waiting.polling import PollingWaiter
 
 if TYPE_CHECKING:  # Prefect takes a second to import; the CLI and the API need it rarely.
     from prefect.context import FlowRunContext
@@ -36,12 +39,6 @@ log = logging.getLogger(__name__)
 # applied by whoever sweeps the store, can wake it and the Gate records it); after that
 # Prefect fails the run.
 SUSPEND_GRACE_S = 600
-
-
-class ApprovalWaiter(Protocol):
-    def wait(self, request: ApprovalRequest) -> None:
-        """Return once `request` is no longer pending, or its time has run out."""
-        ...
 
 
 @cache
@@ -66,18 +63,6 @@ def __getattr__(name: str) -> Any:
     if name == "ApprovalWakeUp":
         return wake_up_input()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class PollingWaiter:
-    """Waits by reading the approval store every `interval_s` seconds."""
-
-    def __init__(self, approvals: Approvals, interval_s: float = 1.0) -> None:
-        self._approvals = approvals
-        self._interval_s = interval_s
-
-    def wait(self, request: ApprovalRequest) -> None:
-        while self._approvals.expire_if_due(request.id).status == "pending":
-            time.sleep(self._interval_s)
 
 
 class PrefectPauseWaiter:
@@ -257,7 +242,6 @@ def resume_run_when_paused(request: ApprovalRequest, patience_s: float = 15.0) -
     if not request.flow_run_id:
         return False
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.responses import SetStateStatus
     from prefect.exceptions import ObjectNotFound
 
     try:
@@ -275,24 +259,7 @@ def resume_run_when_paused(request: ApprovalRequest, patience_s: float = 15.0) -
                                                                             state):
                 pass  # paused a moment ago: Prefect stores the input's schema just after
             elif state is not None and state.is_paused():
-                suspended = bool(state.state_details.pause_reschedule)
-                # The sync client itself: prefect.flow_runs.resume_flow_run turns into an
-                # un-awaited coroutine when called from an event loop (the review service).
-                try:
-                    answer = client.resume_flow_run(run_id, run_input={"request_id": request.id})
-                except Exception as exc:
-                    answer, why = None, exc
-                else:
-                    why = answer.details.reason if answer.status != SetStateStatus.ACCEPT \
-                        else None
-                if answer is None or why is not None:  # resumed by someone else, timed out
-                    log.warning("could not resume flow run %s for approval %s: %s",
-                                run_id, request.id, why)
-                    return False
-                log.info("resumed %s flow run %s for approval %s (%s)",
-                         "suspended" if suspended else "paused", run_id, request.id,
-                         request.status)
-                return True
+                return _resume(client, run_id, request, state)
             if state is not None and state.is_final():
                 return False
             if time.monotonic() >= deadline:
@@ -301,3 +268,26 @@ def resume_run_when_paused(request: ApprovalRequest, patience_s: float = 15.0) -
     log.warning("flow run %s did not pause within %.0f s; it will read the decision itself",
                 request.flow_run_id, patience_s)
     return False
+
+
+def _resume(client: Any, run_id: UUID, request: ApprovalRequest, state: Any) -> bool:
+    """Resume the paused (or suspended) run with a wake-up naming `request`; False when
+    Prefect refuses (resumed by someone else, timed out)."""
+    from prefect.client.schemas.responses import SetStateStatus
+
+    suspended = bool(state.state_details.pause_reschedule)
+    # The sync client itself: prefect.flow_runs.resume_flow_run turns into an
+    # un-awaited coroutine when called from an event loop (the review service).
+    try:
+        answer = client.resume_flow_run(run_id, run_input={"request_id": request.id})
+    except Exception as exc:
+        answer, why = None, exc
+    else:
+        why = answer.details.reason if answer.status != SetStateStatus.ACCEPT else None
+    if answer is None or why is not None:  # resumed by someone else, timed out
+        log.warning("could not resume flow run %s for approval %s: %s",
+                    run_id, request.id, why)
+        return False
+    log.info("resumed %s flow run %s for approval %s (%s)",
+             "suspended" if suspended else "paused", run_id, request.id, request.status)
+    return True
