@@ -1,0 +1,30 @@
+"""The Gate: every side effect of a robot passes through it.
+
+    outcome = gate.submit(action, perform=robot_effect)
+
+`submit` wraps its arguments in a `Proposal` and sends it through a chain of interceptors
+(`governance.gate.chain`), each a small class that may answer or hand on:
+
+    Tracing -> OneAtATime -> Replay -> Policy -> Shadow -> Record -> Approval -> Execute
+
+1. tracing  : the action's span, and a span for each step beneath it
+2. one at a time: attempts at one business transaction never overlap
+3. replay   : a business transaction already recorded as done is not done again
+4. policy   : the engine decides; anything unclear is a deny (a shadow engine only takes notes)
+5. record   : proposal and decision are appended in one commit (with the policy revision)
+6. approval : if required, a request bound to the action's digest; wait; read the store; an
+              action an approver edited goes through policy again before it may run
+7. execute  : 'started' is durable before the effect runs; then 'succeeded' or 'failed'
+
+In plan mode the chain is `Tracing -> Plan -> Policy -> Rehearse` (`governance.gate.plan`):
+the policy answers and nothing is recorded, requested or changed.
+
+A ledger write that fails raises `audit.LedgerWriteError` and stops the action before it runs.
+"""
+
+from governance.gate.approval import MAX_EDIT_ROUNDS
+from governance.gate.chain import Gate, compose
+from governance.gate.proposal import CallNext, Effect, Interceptor, Lookup, Preview, Proposal
+
+__all__ = ["MAX_EDIT_ROUNDS", "CallNext", "Effect", "Gate", "Interceptor", "Lookup", "Preview",
+           "Proposal", "compose"]
