@@ -38,7 +38,7 @@ from proctor.composition import build
 from proctor.settings import Settings
 from robots.acme.robot import AcmePayablesRobot
 from robots.acme.settings import AcmeSettings
-from robots.browser import launch, transaction_context
+from robots.browser import BrowserPool, launch
 from robots.settings import BrowserSettings
 
 INPUT = {"action": {"kind": "acme.release_payment", "target": "acme-payables",
@@ -94,9 +94,8 @@ def robot_steps(settings: Settings, steps: int, tmp: Path) -> list[dict[str, Any
     with serve(AcmeConfig(db_path=tmp / "acme.db")) as url, launch(BrowserSettings()) as browser:
         robot = AcmePayablesRobot(governance.gate, browser, AcmeSettings(url=url),
                                   requested_by="alice", flow_run_id=None)
-        with transaction_context(browser, 10_000) as context:
-            page = context.new_page()
-            robot._do_login(page)
+        with BrowserPool.over(browser, timeout_ms=10_000).transaction("bench") as txn:
+            robot.session.log_in(txn)
             ungoverned, governed = [], []
             for i in range(steps):
                 action = robot._action("acme.create_invoice", {
@@ -105,12 +104,12 @@ def robot_steps(settings: Settings, steps: int, tmp: Path) -> list[dict[str, Any
                     "description": "bench"}, key=f"bench:{i}",
                     context={"duplicate_invoice": False, "vendor_exists": True})
                 started = time.perf_counter()
-                robot._do_create_invoice(page, action.model_copy(update={
+                robot._do_create_invoice(txn, action.model_copy(update={
                     "params": {**action.params, "invoice_number": f"U-{i}"}}))
                 ungoverned.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 outcome = governance.gate.submit(
-                    action, lambda a: robot._do_create_invoice(page, a))
+                    action, lambda a: robot._do_create_invoice(txn, a))
                 governed.append(time.perf_counter() - started)
                 assert outcome.status == "succeeded", outcome
     free, gated = statistics.median(ungoverned), statistics.median(governed)

@@ -3,14 +3,19 @@
 Toolkit (each module small, imported on its own; nothing heavy is imported here):
 
 - `robots.browser`     `BrowserPool` / `worker_pool()`: one Chromium per worker, a fresh traced
-                       context per business transaction, retries with backoff for system errors
-- `robots.transaction` `Transaction`: goto / form / click / submit-through-the-Gate, traces kept
-                       for failed transactions, secrets kept out of every trace
+                       context per business transaction, retries with backoff for system errors;
+                       `BrowserPool.over(browser)` for a Chromium the flow started itself
+- `robots.transaction` `Transaction`: goto / form / click / expect_navigation / submit through
+                       the Gate, traces kept for failed transactions, secrets kept out of traces
 - `robots.forms`       forms described by labels, not ids: `find_form`, `Field`, `FormError`s
+- `robots.pages`       reading pages: table rows by column headers (`find_row`), the app's
+                       confirmations and error messages (`Messages`, `confirm`)
 - `robots.secrets`     `Secrets` from the environment, files or Prefect Secret blocks
 - `robots.session`     `AppSession`: log in through the Gate, and again when the session expires
-- `robots.evidence`    `EvidenceStore`: masked screenshots and HTML, content-addressed
+- `robots.evidence`    `EvidenceStore`: masked screenshots and HTML, content-addressed;
+                       `submit_with_evidence`: the page before and after a submit
 
-Robots: `robots.acme` (Acme Payables), `robots.invoices` (Excel input), `robots.documents`,
-`robots.miniwob` (the MiniWoB++ benchmark tasks).
+Robots built on it: `robots.acme` (Acme Payables: `robot` holds the steps, `app` what a label
+cannot say about the app, `settings` where it runs, `workbook` its Excel input) is the example to
+copy; `robots.documents` reads documents. The MiniWoB++ benchmark robots are in `bench/miniwob`.
 """

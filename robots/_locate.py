@@ -1,10 +1,12 @@
 """The in-page half of `robots.forms`: one JavaScript function that finds form fields and
 buttons by what a person reads (labels, ARIA names, placeholders, nearby text), in one round trip.
 
-It is called with `{specs, buttons, within, token, mark}` and returns, for each field spec, how
-many distinct controls match and of which kinds; only when every spec matches exactly one control
-(and `mark` is true) does it tag them with `data-proctor-field="<token>:<index>"`, so that a
-refused form is left exactly as it was found.
+It is called with `{specs, buttons, within, token, mark, labelsOnly}` and returns, for each field
+spec, how many distinct controls match and of which kinds; only when every spec matches exactly
+one control (and `mark` is true) does it tag them with `data-proctor-field="<token>:<index>"`,
+so that a refused form is left exactly as it was found. With `labelsOnly`, a field's names are
+only the labels tied to it (`<label>`, `aria-label`, `aria-labelledby`): no placeholder, title
+or nearby text.
 """
 
 from __future__ import annotations
@@ -52,12 +54,13 @@ LOCATE_JS = r"""
   };
   const byIds = (ids) => (ids || '').split(/\s+/).filter(Boolean)
     .map((id) => document.getElementById(id)).filter(Boolean).map(ownText).join(' ');
-  const namesOf = (el) => {
+  const namesOf = (el, tiedOnly = false) => {
     const names = [];
     if (el.getAttribute('aria-label')) names.push(norm(el.getAttribute('aria-label')));
     const by = el.getAttribute('aria-labelledby');
     if (by) names.push(norm(byIds(by)));
     for (const label of (el.labels || [])) names.push(ownText(label));
+    if (tiedOnly) return names;
     if (el.getAttribute('placeholder')) names.push(norm(el.getAttribute('placeholder')));
     if (el.getAttribute('title')) names.push(norm(el.getAttribute('title')));
     return names;
@@ -104,14 +107,16 @@ LOCATE_JS = r"""
     return found;
   };
   const wanted = new Set(arg.specs.flatMap((s) => s.names));
-  const texts = textElements(wanted);
+  const texts = arg.labelsOnly ? [] : textElements(wanted);
   const fields = arg.specs.map((spec) => {
     const names = new Set(spec.names);
     let matches = new Set();
     if (names.size === 0) {
       controls.forEach((c) => matches.add(c));
     } else {
-      for (const c of controls) if (namesOf(c).some((n) => names.has(n))) matches.add(c);
+      for (const c of controls) {
+        if (namesOf(c, arg.labelsOnly).some((n) => names.has(n))) matches.add(c);
+      }
       for (const [text, el] of texts) {
         if (!names.has(text)) continue;
         const c = nearbyControl(el);

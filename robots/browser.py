@@ -1,7 +1,9 @@
 """Chromium for robots: one browser per worker, one fresh context per business transaction.
 
 `BrowserPool` is the toolkit's way in (reused browser, traced transactions, retries);
-`launch` and `transaction_context` are the plain building blocks it shares with older robots.
+`BrowserPool.over(browser)` gives the same transactions over a Chromium the caller started with
+`launch` (a flow that owns its browser). `transaction_context` is the bare building block: a
+clean context with nothing of the toolkit's around it.
 """
 
 from __future__ import annotations
@@ -85,10 +87,30 @@ class BrowserPool:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._owner: tuple[int, int] | None = None
+        self._borrowed = False
         self.launches = 0
+
+    @classmethod
+    def over(cls, browser: Browser, *, timeout_ms: float,
+             trace_dir: Path | None = None) -> BrowserPool:
+        """A pool over a Chromium the caller started (with `launch`) and will close: the same
+        transactions, traces and retries; the pool never closes it, and cannot restart it.
+
+            with launch(settings.browser) as browser:
+                pool = BrowserPool.over(browser, timeout_ms=settings.browser.timeout_ms)
+        """
+        settings = BrowserSettings.model_construct(timeout_ms=timeout_ms)  # no environment
+        pool = cls(settings, trace_dir=trace_dir)
+        pool._browser, pool._borrowed = browser, True
+        return pool
 
     def browser(self) -> Browser:
         """The worker's Chromium, started now if needed (again if it crashed)."""
+        if self._borrowed:
+            if self._browser is None or not self._browser.is_connected():
+                raise BrowserUnavailable("the Chromium this pool was given has closed: start "
+                                         "another with launch() and make a new pool over it")
+            return self._browser
         self._check_owner()
         if self._browser is not None and self._browser.is_connected():
             return self._browser
@@ -176,6 +198,8 @@ class BrowserPool:
             context.close()
 
     def _shutdown(self) -> None:
+        if self._borrowed:
+            return  # the caller's browser: the caller closes it
         if self._browser is not None:
             with suppress(PlaywrightError):
                 self._browser.close()

@@ -4,17 +4,22 @@ values removed), kept content-addressed so the ledger needs only their SHA-256.
     store = EvidenceStore(Path(".proctor/evidence"), redactor)
     hashes = store.capture(page, secrets=["CH56..."], mask=[iban_field])
     # {"screenshot": "9f2c...", "html": "41ab..."}; store.path(hashes["html"]) reads it back
+
+    result = submit_with_evidence(store, page, submit=lambda: ..., confirm=lambda: ...)
+    # {..., "evidence": {"before_submit": {...}, "after_submit": {...}}}: into the ledger
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Locator, Page
 
 from audit.redaction import Redactor
+from governance.errors import RobotError
 
 MASKED = "••••"
 
@@ -55,3 +60,29 @@ class EvidenceStore:
                 html = html.replace(secret, MASKED)
         html = self._redactor.text(html)
         return {"screenshot": self.put(png, ".png"), "html": self.put(html.encode(), ".html")}
+
+
+def submit_with_evidence(store: EvidenceStore | None, page: Page, submit: Callable[[], None],
+                         confirm: Callable[[], dict[str, Any]], *, secrets: Sequence[str] = (),
+                         mask: Sequence[Locator] = ()) -> dict[str, Any]:
+    """Submit a filled form with evidence of the page just before (fields in `mask` covered)
+    and just after. The evidence comes back with `confirm()`'s result, or, when the submit or
+    its confirmation fails, on the `RobotError` (`exc.evidence`), which the Gate records with
+    the failure. Without a store the evidence is empty."""
+
+    def capture(covers: Sequence[Locator]) -> dict[str, str]:
+        return store.capture(page, secrets=secrets, mask=covers) if store is not None else {}
+
+    evidence = {"before_submit": capture(mask)}
+    try:
+        submit()
+    except RobotError as exc:
+        exc.evidence = {**evidence, "after_submit": capture(())}
+        raise
+    evidence["after_submit"] = capture(())
+    try:
+        confirmation = confirm()
+    except RobotError as exc:
+        exc.evidence = evidence
+        raise
+    return {**confirmation, "evidence": evidence}

@@ -303,9 +303,13 @@ def _text(value: FieldValue) -> str:
 
 def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
               submit: str | Sequence[str] | None = None, within: str | None = None,
-              guard: SecretGuard | None = None, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Form:
+              guard: SecretGuard | None = None, timeout_ms: float = DEFAULT_TIMEOUT_MS,
+              labels_only: bool = False) -> Form:
     """Find every field named in `values`, and the button named by `submit` (one name or
-    several alternatives), on `page` inside the CSS scope `within`.
+    several alternatives), on `page` inside the CSS scope `within`. With `labels_only`, a field
+    is found only by a label tied to it (`<label>`, `aria-label`, `aria-labelledby`, as screen
+    readers and Playwright's `get_by_label` read it), never by placeholder or nearby text: for
+    forms where a guess costs more than a refusal.
 
     Waits (on the page's state, up to `timeout_ms`) until every name matches something, then
     refuses with `FieldNotFound` or `AmbiguousField` unless each matches exactly one element,
@@ -321,9 +325,9 @@ def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
     token = uuid.uuid4().hex[:12]
     arg = {"specs": [_spec(f) for f, _ in pairs], "within": within, "token": token,
            "buttons": [{"names": [normalize(n) for n in buttons]}] if buttons else [],
-           "mark": True}
+           "mark": True, "labelsOnly": labels_only}
     found = _locate(page, arg, timeout_ms)
-    _refuse_unless_unique(page, [f for f, _ in pairs], found["fields"], within)
+    _refuse_unless_unique(page, [f for f, _ in pairs], found["fields"], within, labels_only)
     if buttons:
         _refuse_button(page, buttons, found["buttons"][0]["count"], within)
     resolved = []
@@ -429,14 +433,16 @@ def _scope(within: str | None) -> str:
 
 
 def _refuse_unless_unique(page: Page, fields: Sequence[Field], found: Sequence[dict[str, Any]],
-                          within: str | None) -> None:
+                          within: str | None, labels_only: bool = False) -> None:
     missing = [f for f, info in zip(fields, found, strict=True) if info["count"] == 0]
     if missing:
-        shown = ", ".join(f.describe() for f in missing)
+        shown = ", ".join(f"labelled {f.describe()}" if f.names else f.describe()
+                          for f in missing)
+        tied = " (only labels tied to their field count here)" if labels_only else ""
         raise FieldNotFound(
-            f"no field {shown} on {page.url}{_scope(within)}: the page is not the form the "
-            "robot knows, so nothing was filled. If the app renamed the field, add its new label "
-            "as another name: Field('Old', 'New')",
+            f"expected one field {shown} on {page.url}{_scope(within)}, found 0{tied}: the page "
+            "is not the form the robot knows, so nothing was filled. If the app renamed the "
+            "field, add its new label as another name: Field('Old', 'New')",
             url=page.url, labels=[f.describe() for f in missing])
     many = [(f, info) for f, info in zip(fields, found, strict=True) if info["count"] > 1]
     if many:

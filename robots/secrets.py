@@ -2,6 +2,7 @@
 
     secrets = Secrets.from_settings(SecretsSettings())   # environment, then files, then Prefect
     password = secrets.get("acme/password")              # a pydantic SecretStr
+    password = secrets.get("acme/password", default=settings.password)  # or a fallback
     repr(password)                                        # SecretStr('**********')
     txn.form({"Password": password}).fill()               # typed outside any trace
 
@@ -165,12 +166,15 @@ class Secrets:
             providers.append(PrefectSecrets())
         return cls(providers)
 
-    def get(self, key: str) -> SecretStr:
-        """The secret under `key`; `SecretNotFound` says where it was looked for."""
+    def get(self, key: str, default: SecretStr | None = None) -> SecretStr:
+        """The secret under `key`; else `default` when one is given (e.g. a demo app's published
+        password in its settings); else `SecretNotFound`, which says where it was looked for."""
         for provider in self.providers:
             value = provider.lookup(key)
             if value is not None:
                 return value
+        if default is not None:
+            return default
         places = "; ".join(p.where(key) for p in self.providers)
         raise SecretNotFound(f"no secret {key!r}: looked in {places}. Set one of them.")
 

@@ -3,8 +3,11 @@ only if the transaction fails, and a window that keeps secrets out of every reco
 
     with pool.transaction("enter invoice 4711") as txn:       # see robots.browser.BrowserPool
         txn.goto(url + "/login")
-        txn.form({"Username": "clerk", "Password": secrets.get("acme/password")}).fill()
-        txn.click("Log in")
+        form = txn.form({"Username": "clerk", "Password": secrets.get("acme/password")},
+                        submit="Log in")
+        form.fill()
+        with txn.expect_navigation():                          # the app's answer, 5xx checked
+            form.submit()
         outcome = txn.submit(gate, action, perform=lambda a: ...)
 
 Playwright traces record every typed value and every input's value in their DOM snapshots, and
@@ -45,7 +48,8 @@ _HOLDS_JS = """(secrets) => {
 
 
 class Submitter(Protocol):
-    """What a robot hands its side effects to: the Gate (`governance.gate.Gate`)."""
+    """What a robot hands its side effects to: the Gate (`governance.gate.Gate`). Steps marked
+    `harmless` (signing in) are passed `harmless=True`; others are called without it."""
 
     def submit(self, action: Action, perform: Any, reconcile: Any = None,
                preview: Any = None) -> Outcome: ...
@@ -95,12 +99,14 @@ class Transaction:
         return response
 
     def form(self, values: Mapping[Any, FieldValue], *, submit: str | Sequence[str] | None = None,
-             within: str | None = None, timeout_ms: float | None = None) -> Form:
+             within: str | None = None, timeout_ms: float | None = None,
+             labels_only: bool = False) -> Form:
         """Find a form (and its `submit` button) by meaning on this transaction's page; see
         `robots.forms.find_form`. `Form.submit()` clicks the button."""
         self.resume_tracing()
         return find_form(self.page, values, submit=submit, within=within, guard=self,
-                         timeout_ms=timeout_ms or min(self.timeout_ms, DEFAULT_TIMEOUT_MS))
+                         timeout_ms=timeout_ms or min(self.timeout_ms, DEFAULT_TIMEOUT_MS),
+                         labels_only=labels_only)
 
     def click(self, *names: str, within: str | None = None,
               timeout_ms: float | None = None) -> None:
@@ -109,10 +115,26 @@ class Transaction:
                      timeout_ms=timeout_ms or min(self.timeout_ms, DEFAULT_TIMEOUT_MS))
         self.resume_tracing()
 
+    @contextmanager
+    def expect_navigation(self) -> Iterator[None]:
+        """The block leads to another page (a form posted, a link followed): wait until it has
+        loaded. A 5xx answer is an `ApplicationError`: the app failed, and whether it did what
+        was asked is unknown (the Gate reconciles before any retry)."""
+        with self.page.expect_navigation() as navigation:
+            yield
+        response = navigation.value
+        if response is not None and response.status >= 500:
+            raise ApplicationError(f"{self.page.url} answered {response.status}: the app failed; "
+                                   "whether it did what was asked is unknown")
+        self.resume_tracing()
+
     def submit(self, gate: Submitter, action: Action, perform: Any, *, reconcile: Any = None,
-               preview: Any = None) -> Outcome:
-        """`gate.submit(...)`, noting a failed outcome so the trace is kept."""
-        outcome = gate.submit(action, perform, reconcile=reconcile, preview=preview)
+               preview: Any = None, harmless: bool = False) -> Outcome:
+        """`gate.submit(...)`, noting a failed outcome so the trace is kept. `harmless` steps
+        (signing in to read what the policy needs) run in plan mode too, if the policy allows.
+        """
+        extra = {"harmless": True} if harmless else {}
+        outcome = gate.submit(action, perform, reconcile=reconcile, preview=preview, **extra)
         if outcome.status == "failed":
             self.mark_failed(outcome.message)
         return outcome

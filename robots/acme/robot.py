@@ -1,28 +1,47 @@
 """The Acme Payables robot: enters invoices, changes bank accounts, releases payments.
 
+Built from the robot toolkit, as a robot for another app would be (copy this file):
+
+- `BrowserPool` / `Transaction` (robots.browser, robots.transaction): one fresh browser context
+  per invoice row; `txn.goto`, `txn.click`, `txn.expect_navigation` check every page the app
+  answers (a 5xx is an `ApplicationError`: retry, after the Gate has reconciled).
+- `AppSession` + `Secrets` (robots.session, robots.secrets): the password comes from the
+  deployment's secret store; signing in is a governed action, repeated when the session expires.
+- `txn.form` / `find_row` (robots.forms, robots.pages): fields, columns and buttons by the labels
+  a clerk reads, so the robot works on every layout of the app; a form is found whole before any
+  field is touched, and a page that is not the one expected is refused, never guessed at.
+- `submit_with_evidence` (robots.evidence): screenshots and HTML before and after each submit,
+  sensitive values masked, their hashes in the ledger.
+- What a label cannot say about the app is in robots/acme/app.py; where it runs, in settings.py.
+
 Every side effect (log in, change a bank account, save an invoice, release a payment) is an
 `Action` submitted to the Gate; the effect itself runs only when the Gate calls it. Reading pages
-(looking up a vendor, searching invoices) changes nothing and gathers the facts the policy needs.
-Fields are found by their visible labels, so the robot works on every layout of the app.
+(looking up a vendor, searching invoices) changes nothing and gathers the facts the policy needs,
+and, after a crash, whether an earlier attempt took effect (`reconcile`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from playwright.sync_api import Browser, Locator, Page, Response
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Browser
+from pydantic import SecretStr
 
-from governance.errors import ApplicationError, BusinessRuleError, RobotError
+from governance.errors import BusinessRuleError
 from governance.gate import Gate
 from governance.models import Action, Outcome
+from robots.acme import app
 from robots.acme.settings import AcmeSettings
 from robots.acme.workbook import InvoiceRow
-from robots.browser import transaction_context
-from robots.evidence import EvidenceStore
+from robots.browser import BrowserPool
+from robots.evidence import EvidenceStore, submit_with_evidence
+from robots.forms import Form
+from robots.pages import TableRow, confirm, find_row
+from robots.secrets import Secrets, SecretsSettings
+from robots.session import AppSession, Login
+from robots.transaction import Transaction
 
 TransactionStatus = Literal[
     "entered", "reconciled", "already_done", "denied", "rejected", "expired", "failed",
@@ -32,7 +51,6 @@ TransactionStatus = Literal[
 INVOICE_FORM = (("Vendor", "vendor"), ("Invoice number", "invoice_number"), ("Amount", "amount"),
                 ("Currency", "currency"), ("Issue date", "issue_date"), ("Due date", "due_date"),
                 ("Description", "description"))
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b")
 
 
 @dataclass
@@ -75,29 +93,34 @@ class AcmePayablesRobot:
     """Enters one invoice row per transaction, under the Gate."""
 
     actor = "robot:acme-payables"
-    target = "acme-payables"
+    target = app.TARGET
 
     def __init__(self, gate: Gate, browser: Browser, settings: AcmeSettings, *,
                  requested_by: str, flow_run_id: str | None, timeout_ms: float = 10_000,
-                 evidence: EvidenceStore | None = None, flow_author: str | None = None):
+                 evidence: EvidenceStore | None = None, flow_author: str | None = None,
+                 secrets: Secrets | None = None):
         self._gate = gate
         self._flow_author = flow_author
         self._evidence = evidence
-        self._browser = browser
         self._settings = settings
         self._requested_by = requested_by
         self._flow_run_id = flow_run_id
-        self._timeout_ms = timeout_ms
+        self._pool = BrowserPool.over(browser, timeout_ms=timeout_ms)
+        secrets = secrets or Secrets.from_settings(SecretsSettings())
+        login = Login(app=app.KIND, target=app.TARGET, url=self._url("login"),
+                      username=settings.username, submit=("Log in",), labels_only=True,
+                      password=secrets.get(settings.password_secret, default=settings.password))
+        self.session = AppSession(login, gate, requested_by=requested_by, actor=self.actor,
+                                  flow_run_id=flow_run_id, flow_author=flow_author)
         self._planned_entry = False
 
     def enter_invoice(self, row: InvoiceRow) -> TransactionResult:
         """Log in, change the vendor's bank account if the row says so, save the invoice and
         release its payment; stop at the first step that does not go through."""
         result = TransactionResult(row.row, row.invoice_number, row.vendor, "entered")
-        with transaction_context(self._browser, self._timeout_ms) as context:
-            page = context.new_page()
+        with self._pool.transaction(f"enter invoice {row.invoice_number}") as txn:
             for step in (self._login, self._bank_account, self._create_invoice, self._release):
-                outcome = step(page, row)
+                outcome = step(txn, row)
                 if outcome is None:
                     continue
                 result.steps.append(outcome)
@@ -115,52 +138,47 @@ class AcmePayablesRobot:
 
     # --- the steps: read what the policy needs, then propose -------------------------------
 
-    def _login(self, page: Page, row: InvoiceRow | None) -> Outcome:
-        action = self._action("acme.login", {"username": self._settings.username})
+    def _login(self, txn: Transaction, row: InvoiceRow) -> Outcome:
         # Signing in changes no business data: a plan signs in too, to read what policy needs.
-        return self._gate.submit(action, lambda a: self._do_login(page), harmless=True)
+        return self.session.log_in(txn, check=False)
 
-    def _bank_account(self, page: Page, row: InvoiceRow) -> Outcome | None:
-        on_file = self._vendor_iban(page, row.vendor)
+    def _bank_account(self, txn: Transaction, row: InvoiceRow) -> Outcome | None:
+        on_file = self._vendor_iban(txn, row.vendor)
         if on_file is None or not row.vendor_iban or row.vendor_iban == on_file:
             return None
         params = {"vendor": row.vendor, "old_iban": on_file, "new_iban": row.vendor_iban}
         action = self._action("acme.change_bank_account", params,
                               key=f"acme:bank:{row.vendor}:{row.vendor_iban}",
                               sensitive=frozenset({"old_iban", "new_iban"}))
-        return self._gate.submit(action, lambda a: self._do_change_iban(page, a),
-                                 reconcile=lambda a: self._iban_is(page, a),
-                                 preview=lambda a: self._preview_change_iban(page, a))
+        return txn.submit(self._gate, action, lambda a: self._do_change_iban(txn, a),
+                          reconcile=lambda a: self._iban_is(txn, a),
+                          preview=lambda a: self._preview_change_iban(txn, a))
 
-    def _create_invoice(self, page: Page, row: InvoiceRow) -> Outcome:
-        params = {
-            "vendor": row.vendor, "invoice_number": row.invoice_number, "amount": row.amount,
-            "currency": row.currency, "issue_date": row.issue_date, "due_date": row.due_date,
-            "description": row.description,
-        }
+    def _create_invoice(self, txn: Transaction, row: InvoiceRow) -> Outcome:
+        params = {name: getattr(row, name) for _, name in INVOICE_FORM}
         context = {
-            "vendor_exists": self._vendor_iban(page, row.vendor) is not None,
-            "duplicate_invoice": self._invoice_status(page, row) is not None,
+            "vendor_exists": self._vendor(txn, row.vendor) is not None,
+            "duplicate_invoice": self._invoice_status(txn, row) is not None,
         }
         key = f"acme:invoice:{row.vendor}:{row.invoice_number}:{row.amount}:{row.currency}"
         action = self._action("acme.create_invoice", params, key=key, context=context)
-        outcome = self._gate.submit(action, lambda a: self._do_create_invoice(page, a),
-                                    reconcile=lambda a: self._invoice_in_app(page, a))
+        outcome = txn.submit(self._gate, action, lambda a: self._do_create_invoice(txn, a),
+                             reconcile=lambda a: self._invoice_in_app(txn, a))
         # A plan assumes what a real run would have done by the next step.
         self._planned_entry = outcome.status == "planned" and outcome.goes_on
         return outcome
 
-    def _release(self, page: Page, row: InvoiceRow) -> Outcome:
+    def _release(self, txn: Transaction, row: InvoiceRow) -> Outcome:
         params = {"vendor": row.vendor, "invoice_number": row.invoice_number,
                   "amount": row.amount, "currency": row.currency}
-        status = self._invoice_status(page, row)
+        status = self._invoice_status(txn, row)
         context = {"invoice_status": "entered" if status is None and self._planned_entry
                    else status}
         key = f"acme:release:{row.vendor}:{row.invoice_number}:{row.amount}:{row.currency}"
         action = self._action("acme.release_payment", params, key=key, context=context)
-        return self._gate.submit(action, lambda a: self._do_release(page, a),
-                                 reconcile=lambda a: self._released_in_app(page, a),
-                                 preview=lambda a: self._preview_release(page, a))
+        return txn.submit(self._gate, action, lambda a: self._do_release(txn, a),
+                          reconcile=lambda a: self._released_in_app(txn, a),
+                          preview=lambda a: self._preview_release(txn, a))
 
     def _action(self, kind: str, params: dict[str, Any], *, key: str | None = None,
                 context: dict[str, Any] | None = None,
@@ -178,207 +196,132 @@ class AcmePayablesRobot:
 
     # --- reads ---------------------------------------------------------------------------
 
-    def _vendor_iban(self, page: Page, vendor: str) -> str | None:
-        self._goto(page, "/vendors")
-        row = self._table_row(page, vendor)
-        if row is None:
-            return None
-        found = _IBAN.search(row.inner_text().replace(" ", ""))
-        return found.group(0) if found else None
+    def _vendor(self, txn: Transaction, name: str) -> TableRow | None:
+        self._open(txn, "vendors")
+        return find_row(txn.page, {"Name": name})
 
-    def _invoice_status(self, page: Page, row: InvoiceRow) -> str | None:
+    def _vendor_iban(self, txn: Transaction, name: str) -> str | None:
+        vendor = self._vendor(txn, name)
+        return (vendor["IBAN"].replace(" ", "") or None) if vendor is not None else None
+
+    def _invoice_status(self, txn: Transaction, row: InvoiceRow) -> str | None:
         """'entered' or 'released' when the vendor already has this invoice number, else None."""
-        cells = self._invoice_cells(page, row.invoice_number, row.vendor)
-        if cells is None:
+        found = self._invoice_row(txn, row.invoice_number, row.vendor)
+        if found is None:
             return None
-        return "released" if "released" in cells else "entered"
+        return "released" if found["Status"] == "released" else "entered"
 
-    def _invoice_cells(self, page: Page, number: str, vendor: str) -> list[str] | None:
-        """The list row of this vendor's invoice `number`, cell by cell, if there is one."""
-        self._goto(page, "/invoices")
-        search = self._field(page, "Search")
-        search.fill(number)
-        self._submit(page, search)
-        match = self._table_row(page, number, also=vendor)
-        if match is None:
-            return None
-        return [c.strip() for c in match.get_by_role("cell").all_inner_texts()]
+    def _invoice_row(self, txn: Transaction, number: str, vendor: str) -> TableRow | None:
+        """The list row of this vendor's invoice `number`, if there is one."""
+        self._open(txn, "invoices")
+        search = txn.form({"Search": number}, submit="Find", labels_only=True)
+        search.fill()
+        with txn.expect_navigation():
+            search.submit()
+        return find_row(txn.page, {"Invoice number": number, "Vendor": vendor})
 
     # --- reconciliation: did an attempt whose outcome is unknown take effect? ---------------
 
-    def _iban_is(self, page: Page, action: Action) -> dict[str, Any] | None:
-        current = self._vendor_iban(page, action.params["vendor"])
+    def _iban_is(self, txn: Transaction, action: Action) -> dict[str, Any] | None:
+        current = self._vendor_iban(txn, action.params["vendor"])
         return {"found": "vendor has the new IBAN"} if current == action.params["new_iban"] \
             else None
 
-    def _invoice_in_app(self, page: Page, action: Action) -> dict[str, Any] | None:
-        cells = self._invoice_cells(page, action.params["invoice_number"],
-                                    action.params["vendor"])
-        if cells is None or action.params["amount"] not in cells:
+    def _invoice_in_app(self, txn: Transaction, action: Action) -> dict[str, Any] | None:
+        found = self._invoice_row(txn, action.params["invoice_number"], action.params["vendor"])
+        if found is None or found["Amount"] != action.params["amount"]:
             return None
-        return {"found": "invoice in the list", "row": " | ".join(cells)}
+        return {"found": "invoice in the list", "row": " | ".join(found.cells.values())}
 
-    def _released_in_app(self, page: Page, action: Action) -> dict[str, Any] | None:
-        cells = self._invoice_cells(page, action.params["invoice_number"],
-                                    action.params["vendor"])
-        return {"found": "payment released"} if cells and "released" in cells else None
-
-    # --- effects (called by the Gate only) -------------------------------------------------
-
-    def _do_login(self, page: Page) -> dict[str, Any]:
-        self._goto(page, "/login")
-        self._field(page, "Username").fill(self._settings.username)
-        password = self._field(page, "Password")
-        password.fill(self._settings.password.get_secret_value())
-        self._submit(page, password)
-        if "/login" in page.url:
-            raise BusinessRuleError(f"Acme Payables refused the login: {self._errors(page)}")
-        return {"logged_in_as": self._settings.username}
+    def _released_in_app(self, txn: Transaction, action: Action) -> dict[str, Any] | None:
+        found = self._invoice_row(txn, action.params["invoice_number"], action.params["vendor"])
+        return {"found": "payment released"} if found and found["Status"] == "released" \
+            else None
 
     # --- previews: the form as it will be submitted, for the approver (nothing submitted) -----
 
-    def _preview_change_iban(self, page: Page, action: Action) -> dict[str, str]:
-        field_ = self._fill_iban(page, action)
-        return self._capture(page, [action.params["new_iban"], action.params["old_iban"]],
-                             [field_])
+    def _preview_change_iban(self, txn: Transaction, action: Action) -> dict[str, str]:
+        form = self._fill_iban(txn, action)
+        return self._capture(txn, _secrets(action), form)
 
-    def _preview_release(self, page: Page, action: Action) -> dict[str, str]:
-        self._open_invoice(page, action)
-        return self._capture(page, [], ())
+    def _preview_release(self, txn: Transaction, action: Action) -> dict[str, str]:
+        self._open_invoice(txn, action)
+        return self._capture(txn, [], None)
 
-    def _do_change_iban(self, page: Page, action: Action) -> dict[str, Any]:
-        field_ = self._fill_iban(page, action)
-        return self._submit_with_evidence(page, action, lambda: self._submit(page, field_),
-                                          "Bank account updated", mask=[field_])
-
-    def _fill_iban(self, page: Page, action: Action) -> Locator:
-        self._goto(page, "/vendors")
-        row = self._table_row(page, action.params["vendor"])
-        if row is None:
-            raise BusinessRuleError(f"vendor {action.params['vendor']!r} is not in Acme Payables")
-        with page.expect_navigation():
-            row.get_by_role("link").first.click()
-        field_ = self._field(page, "New IBAN")
-        field_.fill(action.params["new_iban"])
-        return field_
-
-    def _do_create_invoice(self, page: Page, action: Action) -> dict[str, Any]:
-        p = action.params
-        self._goto(page, "/invoices/new")
-        # Find every field before touching any: a form the robot is unsure of stays untouched.
-        fields = {name: self._field(page, label) for label, name in INVOICE_FORM}
-        fields["vendor"].select_option(label=p["vendor"])
-        fields["currency"].select_option(p["currency"])
-        for name, field_ in fields.items():
-            if name not in ("vendor", "currency"):
-                field_.fill(p[name])
-        outcome = self._submit_with_evidence(page, action,
-                                             lambda: self._click(page, "Save invoice"),
-                                             f"Invoice {p['invoice_number']} saved")
-        return {**outcome, "invoice_url": page.url}
-
-    def _do_release(self, page: Page, action: Action) -> dict[str, Any]:
-        self._open_invoice(page, action)
-        return self._submit_with_evidence(page, action,
-                                          lambda: self._click(page, "Release payment"),
-                                          "Payment released")
-
-    def _open_invoice(self, page: Page, action: Action) -> None:
-        self._goto(page, "/invoices")
-        search = self._field(page, "Search")
-        search.fill(action.params["invoice_number"])
-        self._submit(page, search)
-        row = self._table_row(page, action.params["invoice_number"], also=action.params["vendor"])
-        if row is None:
-            raise BusinessRuleError(f"invoice {action.params['invoice_number']} not found")
-        with page.expect_navigation():
-            row.get_by_role("link").first.click()
-
-    def _submit_with_evidence(self, page: Page, action: Action, submit: Callable[[], None],
-                              expected: str, mask: Sequence[Locator] = ()) -> dict[str, Any]:
-        """Submit a filled form; evidence before and after, in the result or the error."""
-        secrets = [str(action.params[k]) for k in sorted(action.sensitive) if k in action.params]
-        evidence = {"before_submit": self._capture(page, secrets, mask)}
-        try:
-            submit()
-        except RobotError as exc:
-            exc.evidence = {**evidence, "after_submit": self._capture(page, secrets, ())}
-            raise
-        evidence["after_submit"] = self._capture(page, secrets, ())
-        try:
-            confirmation = self._expect_flash(page, expected)
-        except RobotError as exc:
-            exc.evidence = evidence
-            raise
-        return {**confirmation, "evidence": evidence}
-
-    def _capture(self, page: Page, secrets: list[str], mask: Sequence[Locator]) -> dict[str, str]:
+    def _capture(self, txn: Transaction, secrets: list[str], form: Form | None) -> dict[str, str]:
         if self._evidence is None:
             return {}
-        return self._evidence.capture(page, secrets=secrets, mask=mask)
+        mask = form.secret_locators if form is not None else []
+        return self._evidence.capture(txn.page, secrets=secrets, mask=mask)
 
-    # --- page helpers --------------------------------------------------------------------
+    # --- effects (called by the Gate only) -------------------------------------------------
 
-    def _goto(self, page: Page, path: str) -> None:
-        self._open(page, path)
-        if path != "/login" and "/login" in page.url:
-            # The session expired: log in again (a governed action like any other), retry once.
-            if not self._login(page, None).done:
-                raise ApplicationError("Acme Payables session expired and re-login was refused")
-            self._open(page, path)
+    def _do_change_iban(self, txn: Transaction, action: Action) -> dict[str, Any]:
+        form = self._fill_iban(txn, action)
+        return self._submit(txn, action, form.submit, "Bank account updated", form)
 
-    def _open(self, page: Page, path: str) -> None:
-        try:
-            response = page.goto(self._settings.url.rstrip("/") + path)
-        except PlaywrightError as exc:
-            raise ApplicationError(f"Acme Payables unreachable at {path}: {exc.message}") from exc
-        if response is not None and response.status >= 500:
-            raise ApplicationError(f"Acme Payables answered {response.status} on {path}")
+    def _fill_iban(self, txn: Transaction, action: Action) -> Form:
+        vendor = action.params["vendor"]
+        self._open(txn, "vendors")
+        found = find_row(txn.page, {"Name": vendor})
+        if found is None:
+            raise BusinessRuleError(f"vendor {vendor!r} is not in {app.NAME}")
+        with txn.expect_navigation():
+            txn.click(vendor, within=found.selector)
+        # An IBAN is sensitive: as a SecretStr it stays out of traces and screenshots.
+        form = txn.form({"New IBAN": SecretStr(action.params["new_iban"])},
+                        submit="Save bank account", labels_only=True)
+        form.fill()
+        return form
 
-    def _field(self, page: Page, label: str) -> Locator:
-        """The one field labelled `label`; refuses when there is none or more than one."""
-        locator = page.get_by_label(label, exact=True)
-        count = locator.count()
-        if count != 1:
-            raise ApplicationError(
-                f"expected one field labelled {label!r} on {page.url}, found {count}: "
-                "the page is not the form the robot knows"
-            )
-        return locator
+    def _do_create_invoice(self, txn: Transaction, action: Action) -> dict[str, Any]:
+        p = action.params
+        self._open(txn, "new_invoice")
+        # Every field is found before any is touched: a form the robot is unsure of stays
+        # untouched. Only labels tied to their fields count here: money moves on this form.
+        form = txn.form({label: p[name] for label, name in INVOICE_FORM},
+                        submit="Save invoice", labels_only=True)
+        form.fill()
+        outcome = self._submit(txn, action, form.submit, f"Invoice {p['invoice_number']} saved")
+        return {**outcome, "invoice_url": txn.page.url}
 
-    def _submit(self, page: Page, field_: Locator) -> None:
-        with page.expect_navigation() as navigation:
-            field_.press("Enter")
-        self._check_status(page, navigation.value)
+    def _do_release(self, txn: Transaction, action: Action) -> dict[str, Any]:
+        self._open_invoice(txn, action)
+        return self._submit(txn, action, lambda: txn.click("Release payment"),
+                            "Payment released")
 
-    def _click(self, page: Page, button: str) -> None:
-        with page.expect_navigation() as navigation:
-            page.get_by_role("button", name=button, exact=True).click()
-        self._check_status(page, navigation.value)
+    def _open_invoice(self, txn: Transaction, action: Action) -> None:
+        number = action.params["invoice_number"]
+        found = self._invoice_row(txn, number, action.params["vendor"])
+        if found is None:
+            raise BusinessRuleError(f"invoice {number} not found")
+        with txn.expect_navigation():
+            txn.click("open", within=found.selector)
 
-    @staticmethod
-    def _check_status(page: Page, response: Response | None) -> None:
-        # A 5xx is the application failing, not refusing: its outcome is unknown, retry.
-        if response is not None and response.status >= 500:
-            raise ApplicationError(f"Acme Payables answered {response.status} on {page.url}")
+    def _submit(self, txn: Transaction, action: Action, press: Callable[[], None],
+                expected: str, form: Form | None = None) -> dict[str, Any]:
+        """Press the submit button; the app's confirmation, with evidence before and after."""
 
-    def _table_row(self, page: Page, text: str, also: str | None = None) -> Locator | None:
-        for row in page.get_by_role("row").all():
-            cells = [c.strip() for c in row.get_by_role("cell").all_inner_texts()]
-            if text in cells and (also is None or also in cells):
-                return row
-        return None
+        def submit() -> None:
+            with txn.expect_navigation():
+                press()
 
-    def _errors(self, page: Page) -> str:
-        errors = page.locator(".error").all_inner_texts()
-        return "; ".join(e.strip() for e in errors if e.strip()) or "no message"
+        return submit_with_evidence(
+            self._evidence, txn.page, submit,
+            lambda: confirm(txn.page, expected, app.MESSAGES, app=app.NAME),
+            secrets=_secrets(action), mask=form.secret_locators if form is not None else ())
 
-    def _expect_flash(self, page: Page, expected: str) -> dict[str, Any]:
-        flash = " ".join(page.locator("#flash, .flash").all_inner_texts())
-        if expected in flash:
-            return {"confirmation": flash.strip()}
-        errors = page.locator(".error").all_inner_texts()
-        if errors:
-            raise BusinessRuleError(f"Acme Payables said: {self._errors(page)}")
-        raise ApplicationError(f"no confirmation {expected!r} on {page.url}")
+    # --- pages -----------------------------------------------------------------------------
 
+    def _url(self, page: str) -> str:
+        return self._settings.url.rstrip("/") + app.PAGES[page]
+
+    def _open(self, txn: Transaction, page: str) -> None:
+        """Open one of the app's pages, signing in again if the session expired (a governed
+        action like any other)."""
+        self.session.open(txn, self._url(page))
+
+
+def _secrets(action: Action) -> list[str]:
+    """The action's sensitive values: kept out of every screenshot and HTML the robot keeps."""
+    return [str(action.params[k]) for k in sorted(action.sensitive) if k in action.params]
