@@ -1,5 +1,5 @@
 """The docs tell the truth: every snippet that says it runs does run, its output is what the doc
-shows, and every relative link leads somewhere.
+shows, every relative link leads somewhere, and every repository path they name exists.
 
 Convention (in README.md, bench/README.md and docs/**/*.md):
 
@@ -150,6 +150,25 @@ def test_readme_is_a_front_door_with_a_governed_action_that_runs() -> None:
     examples = [b for b in RUNNABLE if b.path == readme and b.lang == "python"]
     assert examples and "gate.submit" in examples[0].body, (
         "README.md must show a governed action as a ```python run block (it is executed)")
+
+
+TOP_LEVEL = ("proctor", "governance", "audit", "robots", "inference", "flows", "policies",
+             "demo", "bench", "tests", "scripts", "docs")
+REPO_PATH = re.compile(r"`((?:" + "|".join(TOP_LEVEL) + r")/[\w./-]*)`")
+# Paths the docs name on purpose as where something used to live.
+FORMER_PATHS = {"inference/corpus.py", "robots/miniwob/"}
+
+
+def test_every_path_the_docs_name_exists() -> None:
+    """A file or folder of this repository named in backticks (`robots/acme/`) must exist, so a
+    move that the docs did not follow fails here."""
+    missing = []
+    for path in DOCS:
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            for named in REPO_PATH.findall(line):
+                if named not in FORMER_PATHS and not (ROOT / named).exists():
+                    missing.append(f"{path.relative_to(ROOT)}:{number}: {named}")
+    assert not missing, "the docs name paths that do not exist:\n" + "\n".join(missing)
 
 
 def slug(heading: str) -> str:
