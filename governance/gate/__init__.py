@@ -7,7 +7,8 @@
 
     Tracing -> OneAtATime -> Replay -> Policy -> Shadow -> Record -> Approval -> Execute
 
-1. tracing  : the action's span, and a span for each step beneath it
+1. tracing  : the action's span, with the policy decision, the approval wait and the effect
+              as spans beneath it (`governance.gate.tracing`)
 2. one at a time: attempts at one business transaction never overlap
 3. replay   : a business transaction already recorded as done is not done again
 4. policy   : the engine decides; anything unclear is a deny (a shadow engine only takes notes)

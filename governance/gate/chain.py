@@ -26,7 +26,7 @@ class Gate:
     """Decides, records, waits for people, and only then lets the robot act.
 
     `interceptors` are extra steps, run after approval and just before the effect: they see
-    the action that will run, its decision and its approval.
+    the action that will run, its decision and its approval. `chain` holds every step, in order.
     """
 
     def __init__(self, policy: PolicyEngine, writer: LedgerWriter, reader: LedgerReader,
