@@ -1,4 +1,6 @@
-"""Local users, roles, approver groups, delegations and API tokens (stored hashed).
+"""Local users: accounts, roles, approver groups, passwords (scrypt) and API tokens (stored
+hashed). `Identity` is the one store the rest of Proctor uses; it also answers for delegations
+(governance.identity.delegation) and who may vote for a group now.
 
     identity = Identity(engine)
     identity.add_user("dora", "a long passphrase", roles={"auditor"})
@@ -26,16 +28,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from audit import ensure_tables
-from governance.errors import GovernanceError
+from governance.identity.delegation import Delegation, Delegations
+from governance.identity.errors import IdentityError
 
 Role = Literal["author", "approver", "auditor", "admin"]
 ROLES: frozenset[str] = frozenset({"author", "approver", "auditor", "admin"})
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 12
-
-
-class IdentityError(GovernanceError):
-    """A user or token operation was refused; the message says why."""
 
 
 class User(SQLModel, table=True):
@@ -70,20 +69,6 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
-class Delegation(SQLModel, table=True):
-    """`delegate` may vote in `delegator`'s groups, on their behalf, until `ends_at`."""
-
-    __tablename__ = "delegations"
-
-    id: int | None = Field(default=None, primary_key=True)
-    delegator: str = Field(foreign_key="users.name", index=True)
-    delegate: str = Field(foreign_key="users.name", index=True)
-    starts_at: datetime
-    ends_at: datetime
-    created_by: str
-    revoked_at: datetime | None = None
-
-
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
@@ -106,10 +91,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class Identity:
     """The user, group, delegation and token store."""
 
@@ -117,6 +98,7 @@ class Identity:
         self._engine = engine
         self._clock = clock
         ensure_tables(engine, [User.__table__, ApiToken.__table__, Delegation.__table__])
+        self._delegations = Delegations(engine, self, clock=clock)
 
     def add_user(self, name: str, password: str, *, roles: set[str],
                  groups: set[str] | None = None, email: str | None = None) -> User:
@@ -195,78 +177,27 @@ class Identity:
             self.revoke_tokens(name)
         return user
 
+    # --- delegations (governance.identity.delegation) --------------------------------------
+
     def delegate(self, delegator: str, delegate: str, *, until: datetime, by: str,
                  starts: datetime | None = None) -> Delegation:
-        """Let `delegate` vote in `delegator`'s groups until `until` (an end date is required).
-
-        `by` is the delegator or an administrator; nobody delegates to themselves."""
-        now = self._clock()
-        starts = starts or now
-        if delegate in (delegator, by):
-            raise IdentityError(f"{by} cannot make a delegation to {delegate}: nobody "
-                                "delegates to themselves")
-        if _aware(until) <= max(now, _aware(starts)):
-            raise IdentityError("a delegation needs an end date in the future, after its start")
-        for who in (delegator, delegate):
-            if self.get(who) is None:
-                raise IdentityError(f"no user {who!r}")
-        row = Delegation(delegator=delegator, delegate=delegate, starts_at=starts, ends_at=until,
-                         created_by=by)
-        with Session(self._engine) as session:
-            session.add(row)
-            session.commit()
-            session.refresh(row)
-            return row
+        """Let `delegate` vote in `delegator`'s groups until `until` (see `Delegations`)."""
+        return self._delegations.delegate(delegator, delegate, until=until, by=by,
+                                          starts=starts)
 
     def revoke_delegation(self, delegation_id: int) -> None:
-        with Session(self._engine) as session:
-            row = session.get(Delegation, delegation_id)
-            if row is None:
-                raise IdentityError(f"no delegation {delegation_id}")
-            row.revoked_at = self._clock()
-            session.add(row)
-            session.commit()
+        self._delegations.revoke(delegation_id)
 
     def delegations(self, *, active_only: bool = True) -> list[Delegation]:
-        now = self._clock()
-        with Session(self._engine) as session:
-            rows = list(session.exec(select(Delegation).order_by(col(Delegation.id))).all())
-        return [d for d in rows if not active_only or _active(d, now)]
+        return self._delegations.all(active_only=active_only)
 
     def voting_right(self, name: str, groups: set[str]) -> tuple[str, str] | None:
-        """Whether `name` may vote for one of `groups` now: (on whose behalf, which group).
-
-        Their own membership first (on their own behalf); else an active delegation from an
-        active approver of the group. None when neither holds.
-        """
-        user = self.get(name)
-        if user is None or not user.has_role("approver"):
-            return None
-        for group in sorted(groups & user.group_set):
-            return name, group
-        now = self._clock()
-        for d in self.delegations():
-            if d.delegate != name or not _active(d, now):
-                continue
-            principal = self.get(d.delegator)
-            if principal is not None and principal.has_role("approver"):
-                for group in sorted(groups & principal.group_set):
-                    return principal.name, group
-        return None
+        """Whether `name` may vote for one of `groups` now: (on whose behalf, which group)."""
+        return self._delegations.voting_right(name, groups)
 
     def visible_groups(self, name: str) -> frozenset[str]:
         """Groups whose requests `name` may work on: their own and those delegated to them."""
-        user = self.get(name)
-        if user is None or not user.has_role("approver"):
-            return frozenset()
-        groups = set(user.group_set)
-        now = self._clock()
-        for d in self.delegations():
-            principal = self.get(d.delegator)
-            if d.delegate == name and _active(d, now) and principal is not None \
-                    and principal.has_role("approver"):
-                groups |= principal.group_set
-        return frozenset(groups)
+        return self._delegations.visible_groups(name)
 
     # --- tokens --------------------------------------------------------------------------
 
@@ -323,7 +254,3 @@ def _groups(groups: set[str] | None) -> set[str]:
     if bad:
         raise IdentityError(f"group names {bad}: use letters, digits, '.', '_' or '-'")
     return cleaned
-
-
-def _active(d: Delegation, now: datetime) -> bool:
-    return d.revoked_at is None and _aware(d.starts_at) <= now < _aware(d.ends_at)
