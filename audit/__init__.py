@@ -5,11 +5,12 @@ from audit.checkpoints import Checkpoint, Checkpoints
 from audit.entries import LedgerEntry
 from audit.errors import LedgerCorrupted, LedgerError, LedgerWriteError
 from audit.export import export_bundle, verify_bundle
-from audit.ledger import Event, LedgerReader, LedgerWriter
+from audit.ledger import ActionFilter, Event, LedgerReader, LedgerWriter
 from audit.store import ensure_tables, open_engine
 
 __all__ = [
     "GENESIS_HASH",
+    "ActionFilter",
     "Checkpoint",
     "Checkpoints",
     "Event",

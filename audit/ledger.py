@@ -1,15 +1,18 @@
 """The ledger's two sides: `LedgerWriter` appends durable entries, `LedgerReader` reads them.
 
     writer = LedgerWriter(engine)
-    entry = writer.append("action.proposed", actor="robot:acme", payload={...})
+    entry = writer.append("order.shipped", actor="robot:warehouse", payload={...})
     LedgerReader(engine).verify().ok   # True while nobody edited the table behind our back
+
+The ledger knows no event names: what the entries mean (which kinds settle a business
+transaction, which entry says who proposed or decided an action) is the caller's to say, with
+`LedgerReader.last_of` and the `ActionFilter`s a reader is given.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,9 +33,6 @@ from audit.verify import verify_log
 
 log = logging.getLogger(__name__)
 
-# Outcome kinds that settle what happened to an idempotency key.
-OUTCOME_KINDS = ("action.succeeded", "action.reconciled", "action.failed", "action.started")
-
 
 @dataclass(frozen=True)
 class Event:
@@ -46,6 +46,24 @@ class Event:
     action_kind: str | None = None
     idempotency_key: str | None = None
     sensitive: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    """A filter over actions, not entries: it selects every entry of the actions that have one
+    entry of `kind` whose actor is the value (`by_actor`), or whose payload holds the canonical
+    JSON fragment `fragment(value)`. `check` refuses a malformed value (raises `ValueError`)
+    before anything is read. Whoever writes the entries names the filters (see
+    `LedgerReader(action_filters=...)`); the ledger only runs them."""
+
+    kind: str
+    by_actor: bool = False
+    fragment: Callable[[str], str] | None = None
+    check: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.by_actor == (self.fragment is not None):
+            raise ValueError("an ActionFilter matches the actor or a payload fragment, not both")
 
 
 class LedgerWriter:
@@ -133,23 +151,25 @@ class LedgerWriter:
 
 
 class LedgerReader:
-    """Reads, searches and verifies the ledger."""
+    """Reads, searches and verifies the ledger; `action_filters` are the named filters over
+    actions (`ActionFilter`) that `query` accepts besides the entry filters."""
 
-    def __init__(self, engine: Engine, *, redactor: Redactor | None = None) -> None:
+    def __init__(self, engine: Engine, *, redactor: Redactor | None = None,
+                 action_filters: Mapping[str, ActionFilter] | None = None) -> None:
         self._engine = engine
         self._redactor = redactor or Redactor(None)
+        self._action_filters = dict(action_filters or {})
 
     def query(self, limit: int | None = None, **filters: Any) -> list[LedgerEntry]:
         """Entries matching every filter, oldest first (the last `limit` when given).
 
         Entry filters: flow_run_id, action_kind, actor, kind, idempotency_key, action_id, seq,
         since / until (ISO 8601 UTC, inclusive), text (in the payload, actor, kind or action
-        kind). Action filters select every entry of the actions that match: robot (who
-        proposed it), decision (allow, deny, require_approval), approver (who voted on it),
-        policy_revision (a prefix of the revision that decided it).
+        kind). The reader's action filters (`ActionFilter`, by name) select every entry of the
+        actions that match. An unknown filter or a malformed value raises `ValueError`.
         """
         stmt = select(LedgerEntry)
-        for condition in _conditions(self._redactor, filters):
+        for condition in _conditions(self._redactor, self._action_filters, filters):
             stmt = stmt.where(condition)
         stmt = stmt.order_by(col(LedgerEntry.seq).desc())
         if limit is not None:
@@ -169,12 +189,13 @@ class LedgerReader:
         with Session(self._engine) as session:
             return session.exec(select(func.count()).select_from(LedgerEntry)).one()
 
-    def last_outcome(self, idempotency_key: str) -> LedgerEntry | None:
-        """The latest started/succeeded/reconciled/failed entry of a business transaction."""
+    def last_of(self, idempotency_key: str, kinds: Collection[str]) -> LedgerEntry | None:
+        """The latest entry of one of `kinds` recorded for a business transaction (its
+        idempotency key), or None."""
         stmt = (
             select(LedgerEntry)
             .where(LedgerEntry.idempotency_key == self._redactor.text(idempotency_key))
-            .where(col(LedgerEntry.kind).in_(OUTCOME_KINDS))
+            .where(col(LedgerEntry.kind).in_(list(kinds)))
             .order_by(col(LedgerEntry.seq).desc())
             .limit(1)
         )
@@ -202,19 +223,18 @@ class LedgerReader:
 
 
 _EQUAL = ("flow_run_id", "action_kind", "actor", "kind", "action_id", "seq")
-_ACTION_FILTERS = ("robot", "decision", "approver", "policy_revision")
+_ENTRY_FILTERS = {*_EQUAL, "idempotency_key", "since", "until", "text"}
 
 
-def _conditions(redactor: Redactor, filters: dict[str, Any]) -> list[Any]:
-    unknown = set(filters) - {*_EQUAL, *_ACTION_FILTERS, "idempotency_key", "since", "until",
-                              "text"}
+def _conditions(redactor: Redactor, actions: Mapping[str, ActionFilter],
+                filters: dict[str, Any]) -> list[Any]:
+    unknown = set(filters) - _ENTRY_FILTERS - set(actions)
     if unknown:
         raise ValueError(f"unknown ledger filter(s): {', '.join(sorted(unknown))}")
     given = {k: v for k, v in filters.items() if v is not None}
-    if given.get("decision") not in (None, "allow", "deny", "require_approval"):
-        raise ValueError("decision must be allow, deny or require_approval")
-    if not all(c in "0123456789abcdef" for c in given.get("policy_revision", "")):
-        raise ValueError("policy_revision must be (a prefix of) a hex revision hash")
+    for name, action_filter in actions.items():
+        if name in given and action_filter.check is not None:
+            action_filter.check(given[name])
     out = [getattr(LedgerEntry, name) == given[name] for name in _EQUAL if name in given]
     if "idempotency_key" in given:
         out.append(LedgerEntry.idempotency_key == redactor.text(given["idempotency_key"]))
@@ -226,24 +246,19 @@ def _conditions(redactor: Redactor, filters: dict[str, Any]) -> list[Any]:
         like = f"%{given['text']}%"
         out.append(or_(col(LedgerEntry.payload).like(like), col(LedgerEntry.actor).like(like),
                        col(LedgerEntry.kind).like(like), col(LedgerEntry.action_kind).like(like)))
-    out += [col(LedgerEntry.action_id).in_(_actions(name, given[name]))
-            for name in _ACTION_FILTERS if name in given]
+    out += [col(LedgerEntry.action_id).in_(_actions(action_filter, str(given[name])))
+            for name, action_filter in actions.items() if name in given]
     return out
 
 
-def _actions(name: str, value: str) -> Any:
-    """The ids of actions that a robot proposed, a decision or revision decided, or a person
-    voted on. Payloads are canonical JSON, so a fragment match is exact."""
-    ids = select(LedgerEntry.action_id)
-    if name == "robot":
-        return ids.where(LedgerEntry.kind == "action.proposed", LedgerEntry.actor == value)
-    if name == "decision":
-        return ids.where(LedgerEntry.kind == "policy.decided",
-                         col(LedgerEntry.payload).like(f'%"outcome":{json.dumps(value)}%'))
-    if name == "policy_revision":
-        return ids.where(LedgerEntry.kind == "policy.decided",
-                         col(LedgerEntry.payload).like(f'%"policy_revision":"{value}%'))
-    return ids.where(LedgerEntry.kind == "approval.voted", LedgerEntry.actor == value)
+def _actions(action_filter: ActionFilter, value: str) -> Any:
+    """The ids of the actions with an entry that `action_filter` matches for `value`. Payloads
+    are canonical JSON, so a fragment match is exact."""
+    ids = select(LedgerEntry.action_id).where(LedgerEntry.kind == action_filter.kind)
+    if action_filter.by_actor:
+        return ids.where(LedgerEntry.actor == value)
+    fragment = action_filter.fragment(value)  # type: ignore[misc]
+    return ids.where(col(LedgerEntry.payload).like(f"%{fragment}%"))
 
 
 def _reason(exc: SQLAlchemyError) -> str:

@@ -19,13 +19,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.invoice_entry import enter_invoice
-from proctor.composition import build
+from proctor.composition import build, document_models, evidence_store
 from proctor.settings import Settings
 from robots.acme.robot import AcmePayablesRobot
 from robots.acme.settings import AcmeSettings
 from robots.browser import launch
-from robots.documents import DocumentResult, DocumentRobot, load_document_models
-from robots.evidence import EvidenceStore
+from robots.documents import DocumentResult, DocumentRobot
 
 SUFFIXES = {".pdf", ".eml", ".txt"}
 
@@ -71,12 +70,15 @@ def summarize(results: list[DocumentResult], entered: dict[str, str],
 
 
 @flow(name="document-inbox")
-def document_inbox(inbox: str, requested_by: str | None = None,
-                   enter: bool = True) -> dict[str, Any]:
-    """Read every document of `inbox`; enter the accepted invoices in Acme Payables."""
+def document_inbox(inbox: str, requested_by: str | None = None, enter: bool = True,
+                   plan: bool = False) -> dict[str, Any]:
+    """Read every document of `inbox`; enter the accepted invoices in Acme Payables. With
+    `plan` (or `PROCTOR_PLAN=1` in a deployment's environment) ask the policy what the run
+    would need and change nothing."""
     settings = Settings()
+    settings = settings.model_copy(update={"plan": plan or settings.plan})
     governance = build(settings)
-    models = load_document_models(settings.inference, settings.documents_dir)
+    models = document_models(settings.inference, settings.documents_dir)
     run_id = str(flow_run.get_id()) if flow_run.get_id() else None
     who = requested_by or settings.user
     reader = DocumentRobot(governance.gate, governance.writer, models, requested_by=who,
@@ -90,7 +92,7 @@ def document_inbox(inbox: str, requested_by: str | None = None,
             robot = AcmePayablesRobot(
                 governance.gate, browser, AcmeSettings(), requested_by=who, flow_run_id=run_id,
                 timeout_ms=settings.browser.timeout_ms,
-                evidence=EvidenceStore(settings.evidence.dir, governance.redactor),
+                evidence=evidence_store(governance),
                 flow_author=settings.flow_author)
             for n, result in enumerate(accepted, 1):
                 entered[result.path] = enter_invoice(robot, result.invoice_row(n)).status

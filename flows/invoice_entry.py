@@ -17,13 +17,12 @@ from prefect.runtime import flow_run
 
 from flows.limits import app_slot
 from governance.errors import ApplicationError
-from proctor.composition import build
+from proctor.composition import build, evidence_store
 from proctor.settings import Settings
 from robots.acme.robot import AcmePayablesRobot, TransactionResult
 from robots.acme.settings import AcmeSettings
 from robots.acme.workbook import InvoiceRow, read_invoices, write_results
 from robots.browser import launch
-from robots.evidence import EvidenceStore
 
 
 def _retry_system_errors(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -70,9 +69,13 @@ def summarize(results: list[TransactionResult], verified: str) -> dict[str, Any]
 
 
 @flow(name="invoice-entry")
-def invoice_entry(workbook: str, requested_by: str | None = None) -> dict[str, Any]:
-    """Enter every invoice of `workbook` in Acme Payables, each action governed."""
+def invoice_entry(workbook: str, requested_by: str | None = None,
+                  plan: bool = False) -> dict[str, Any]:
+    """Enter every invoice of `workbook` in Acme Payables, each action governed. With `plan`
+    (or `PROCTOR_PLAN=1` in a deployment's environment) ask the policy what the run would need
+    and change nothing."""
     settings = Settings()
+    settings = settings.model_copy(update={"plan": plan or settings.plan})
     governance = build(settings)
     rows = read_invoices(Path(workbook))
     run_id = str(flow_run.get_id()) if flow_run.get_id() else None
@@ -81,7 +84,7 @@ def invoice_entry(workbook: str, requested_by: str | None = None) -> dict[str, A
             governance.gate, browser, AcmeSettings(),
             requested_by=requested_by or settings.user, flow_run_id=run_id,
             timeout_ms=settings.browser.timeout_ms,
-            evidence=EvidenceStore(settings.evidence.dir, governance.redactor),
+            evidence=evidence_store(governance),
             flow_author=settings.flow_author,
         )
         results = [enter_invoice(robot, row) for row in rows]

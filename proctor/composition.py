@@ -1,16 +1,22 @@
-"""The composition root: the one place that reads settings and picks the adapters."""
+"""The composition root: the one place that reads settings and picks the adapters.
+
+`build()` wires governance (ledger, policy, approvals, the Gate); `document_models()` the
+document robot's models and vector index; `ledger_search()` the auditors' search;
+`evidence_store()` where robots keep screenshots. Robots and services take what these build and
+never read settings themselves. Importing this module stays light (no Prefect, no models):
+each heavy adapter is imported where it is built.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from audit import Checkpoints, LedgerReader, LedgerWriter, open_engine
 from audit.keys import load_or_create_signing_key, load_public_key
 from audit.redaction import Redactor, load_or_create_key
 from governance.approvals.store import ApprovalRequest, Approvals
+from governance.events import ACTION_FILTERS
 from governance.gate import Gate
 from governance.identity.users import Identity
 from governance.notify.notices import Notice, Notifications, Notifier, Recipient
@@ -20,27 +26,17 @@ from governance.policy.bundles import BundledPolicy
 from governance.policy.opa import OpaEngine
 from governance.policy.port import PolicyEngine
 from governance.policy.regorus import RegorusEngine
+from governance.services import Governance
 from governance.tracing import configure_tracing
-from governance.waiting.prefect import PrefectPauseWaiter, resume_run_when_paused
 from proctor.settings import Settings
 
+if TYPE_CHECKING:
+    from governance.review.search import LedgerSearch
+    from inference.settings import InferenceSettings
+    from robots.documents import DocumentModels
+    from robots.evidence import EvidenceStore
+
 RESOLVED = ("approved", "rejected", "expired")
-
-
-@dataclass(frozen=True)
-class Governance:
-    """Everything a flow or a command needs, wired together."""
-
-    settings: Settings
-    engine: Engine
-    writer: LedgerWriter
-    reader: LedgerReader
-    checkpoints: Checkpoints
-    approvals: Approvals
-    identity: Identity
-    redactor: Redactor
-    policy: PolicyEngine
-    gate: Gate
 
 
 def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Governance:
@@ -48,6 +44,8 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
 
     With `resume_runs`, resolving a request resumes the paused flow run waiting on it.
     """
+    from governance.waiting.prefect import PrefectPauseWaiter, resume_run_when_paused
+
     settings = settings or Settings()
     check_flow_author(settings, _deployment())
     configure_tracing(settings.tracing_exporter)
@@ -58,7 +56,7 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
     redactor = Redactor(load_or_create_key(settings.ledger.redaction_key))
     writer = LedgerWriter(engine, redactor=redactor, checkpoints=checkpoints,
                           checkpoint_every=settings.ledger.checkpoint_every)
-    reader = LedgerReader(engine, redactor=redactor)
+    reader = LedgerReader(engine, redactor=redactor, action_filters=ACTION_FILTERS)
     identity = Identity(engine)
     approvals = Approvals(engine, writer, identity)
     if resume_runs:
@@ -77,7 +75,7 @@ def build(settings: Settings | None = None, *, resume_runs: bool = True) -> Gove
         approvals.add_listener(lambda event, request: _notify(notifications, settings, event,
                                                               request))
     return Governance(settings, engine, writer, reader, checkpoints, approvals, identity,
-                      redactor, policy, gate)
+                      redactor, policy, gate, open_search=ledger_search)
 
 
 def check_flow_author(settings: Settings, deployment: str | None) -> None:
@@ -140,16 +138,71 @@ def _notifications(settings: Settings, identity: Identity) -> Notifications | No
 
 def _notify(notifications: Notifications, settings: Settings, event: str,
             request: ApprovalRequest) -> None:
-    params = request.view["params"]
-    what = " ".join(str(params[k]) for k in ("invoice_number", "vendor", "amount", "currency")
-                    if params.get(k))
+    # What the robot called the step (its `Action.step`, e.g. "release_payment INV-1003"):
+    # the engine names no app's fields; the linked request page shows the parameters.
     group = (request.escalation_group or request.approver_group) if event == "escalated" \
         else request.approver_group
     notifications.notify(Notice(
         kind=event, request_id=request.id, action_kind=request.action_kind,
-        summary=f"{request.action_kind} {what}".strip(), reasons=request.reasons, group=group,
+        summary=request.step or request.action_kind, reasons=request.reasons, group=group,
         requested_by=request.requested_by, expires_at=request.expires_at_utc,
         url=f"{settings.review.base_url.rstrip('/')}/requests/{request.id}"))
+
+
+def document_models(config: InferenceSettings, documents_dir: Path) -> DocumentModels:
+    """The document robot's models, loaded once per worker (seconds; keep the result): the
+    embedding model (NF4 4-bit where bitsandbytes runs, unless `config.quantization` says
+    otherwise), the vector index (Weaviate when `weaviate_url` is set, else an embedded file,
+    `index_path` or `documents_dir/index.db`), the generative extractor when `generative_model`
+    names one, and the labeled examples kept in `examples_path` (or
+    `documents_dir/examples.json`)."""
+    from inference import (
+        EmbeddedIndex,
+        GenerativeExtractor,
+        VectorIndex,
+        WeaviateIndex,
+        load_embedder,
+    )
+    from robots.documents import fit_document_models
+
+    embedder = load_embedder(config)
+    index: VectorIndex
+    if config.weaviate_url:
+        index = WeaviateIndex(config.weaviate_url)
+    else:
+        index_path = config.index_path or documents_dir / "index.db"
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        index = EmbeddedIndex(index_path)
+    generative = None
+    if config.generative_model is not None:
+        generative = GenerativeExtractor.load(config.generative_model,
+                                              quantization=config.quantization,
+                                              device=config.device)
+    return fit_document_models(embedder, index,
+                               config.examples_path or documents_dir / "examples.json",
+                               generative=generative)
+
+
+def ledger_search(governance: Governance) -> LedgerSearch:
+    """The ledger search `proctor audit search` and `GET /api/audit/search` share: its index
+    in `PROCTOR_DOCUMENTS_DIR/ledger-index.db`, the configured local embedding model (loading
+    it takes seconds: keep the result)."""
+    from governance.review.search import LedgerSearch
+    from inference import EmbeddedIndex, load_embedder
+
+    settings = governance.settings
+    settings.documents_dir.mkdir(parents=True, exist_ok=True)
+    return LedgerSearch(governance.reader, EmbeddedIndex(settings.documents_dir /
+                                                         "ledger-index.db"),
+                        load_embedder(settings.inference))
+
+
+def evidence_store(governance: Governance) -> EvidenceStore:
+    """Where robots keep their evidence (screenshots, page text), redacted with the ledger's
+    key: `PROCTOR_EVIDENCE_DIR`."""
+    from robots.evidence import EvidenceStore
+
+    return EvidenceStore(governance.settings.evidence.dir, governance.redactor)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

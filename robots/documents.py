@@ -33,7 +33,7 @@ from inference import (
     DocumentError,
     DuplicateCheck,
     DuplicateDetector,
-    EmbeddedIndex,
+    Embedder,
     Extraction,
     GenerativeExtractor,
     InferenceRecord,
@@ -41,12 +41,10 @@ from inference import (
     InvoiceExtractor,
     InvoiceFields,
     ModelInfo,
-    WeaviateIndex,
-    load_embedder,
+    VectorIndex,
     read_bytes,
 )
 from inference.extractor import LEARNED_FIELDS, instruction_warnings
-from inference.settings import InferenceSettings
 from robots.acme.workbook import InvoiceRow
 
 ACCEPT = "documents.accept_invoice"
@@ -107,35 +105,23 @@ class DocumentModels:
 SEED_EXAMPLES = Path(__file__).with_name("document_seed_examples.json")
 
 
-def load_document_models(config: InferenceSettings, documents_dir: Path) -> DocumentModels:
-    """Load the document models once per worker: the embedding model (NF4 4-bit where
-    bitsandbytes runs, unless `config.quantization` says otherwise), a classifier fitted on the
-    labeled examples (seed examples the first time, with reviewers' corrections after), the
+def fit_document_models(embedder: Embedder, index: VectorIndex, examples_path: Path, *,
+                        generative: GenerativeExtractor | None = None) -> DocumentModels:
+    """The document models over adapters already built (`proctor.composition.document_models`
+    picks them from the settings): a classifier fitted on the labeled examples in
+    `examples_path` (the seed examples until reviewers' corrections are saved there), the
     extractor with the field contexts reviewers taught (`field_examples.json` next to the
-    examples), the generative extractor when `generative_model` names one, and the vector index
-    (an embedded file, or Weaviate when `weaviate_url` is set). `loaded` and `startup` say what
-    was loaded and which model calls loading made, for `DocumentRobot.record_models`.
+    examples), the duplicate detector over `index`, and the `generative` extractor when one is
+    given. `loaded` and `startup` say what was loaded and which model calls fitting made, for
+    `DocumentRobot.record_models`.
     """
-    embedder = load_embedder(config)
-    examples_path = config.examples_path or documents_dir / "examples.json"
     examples = DocumentClassifier.load_examples(
         examples_path if examples_path.exists() else SEED_EXAMPLES)
-    if config.weaviate_url:
-        index = WeaviateIndex(config.weaviate_url)
-    else:
-        index_path = config.index_path or documents_dir / "index.db"
-        index_path.parent.mkdir(parents=True, exist_ok=True)
-        index = EmbeddedIndex(index_path)
     field_examples_path = examples_path.with_name(FIELD_EXAMPLES)
     field_examples = InvoiceExtractor.load_examples(field_examples_path) \
         if field_examples_path.exists() else []
     classifier = DocumentClassifier(embedder)
     fitted = classifier.fit(examples)
-    generative = None
-    if config.generative_model is not None:
-        generative = GenerativeExtractor.load(config.generative_model,
-                                              quantization=config.quantization,
-                                              device=config.device)
     return DocumentModels(classifier=classifier,
                           extractor=InvoiceExtractor(embedder, examples=field_examples),
                           duplicates=DuplicateDetector(index, embedder),

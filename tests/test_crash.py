@@ -23,10 +23,10 @@ import pytest
 from openpyxl import load_workbook
 
 from audit import LedgerReader, open_engine
-from audit.ledger import OUTCOME_KINDS
 from demo.acme import list_invoices
 from demo.fleet import Fleet, invoice_rows
 from demo.services import acme_app, demo_env
+from governance.events import OUTCOME_KINDS
 from proctor.stack import DEAD_AFTER_S
 
 pytestmark = [pytest.mark.chromium, pytest.mark.prefect]

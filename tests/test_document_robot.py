@@ -29,9 +29,9 @@ from inference import (
     InvoiceExtractor,
     read_bytes,
 )
-from proctor.composition import Governance, build
+from proctor.composition import Governance, build, document_models
 from proctor.settings import Settings
-from robots.documents import FIELDS, DocumentModels, DocumentRobot, load_document_models
+from robots.documents import FIELDS, DocumentModels, DocumentRobot
 from tests.conftest import PASSWORD
 from tests.inference_files import eml_bytes, pdf_bytes
 from tests.inference_models import embedder
@@ -196,7 +196,7 @@ def test_a_type_a_person_sets_is_filed_learned_and_kept_across_a_restart(
     assert fit["output"]["examples"] == before + 1
 
     # A restart: a fresh worker loads the examples, the reviewer's one included, and says so.
-    fresh = load_document_models(InferenceSettings(
+    fresh = document_models(InferenceSettings(
         quantization="nf4", device="cpu", examples_path=models.examples_path), tmp_path / "w2")
     assert fresh.classifier.examples[-1] == Example(text=result_text(doc), label="credit_note",
                                                     source="reviewer")
@@ -299,7 +299,7 @@ def test_a_configured_generative_model_reads_the_fields_on_record(
         governance: Governance, tiny_lms: dict[str, Path], tmp_path: Path) -> None:
     governance.identity.add_user("rhea", PASSWORD, roles={"approver"},
                                  groups={"document-reviewers"})
-    models = load_document_models(InferenceSettings(
+    models = document_models(InferenceSettings(
         quantization="nf4", device="cpu", generative_model=tiny_lms["trained"]), tmp_path)
     assert models.generative is not None
     assert [(i.kind, i.quantization) for i in models.loaded] == [("encoder", "nf4"),
@@ -394,7 +394,7 @@ def test_a_corrected_field_teaches_the_extractor_and_survives_a_restart(
     assert models.extractor.extract(later).fields["total"].value == "720.00"
 
     # A restart: a fresh worker loads the reviewer's examples and reads it the same way.
-    fresh = load_document_models(InferenceSettings(
+    fresh = document_models(InferenceSettings(
         quantization="nf4", device="cpu", examples_path=models.examples_path), tmp_path / "w2")
     assert fresh.extractor.examples == models.extractor.examples
     total = fresh.extractor.extract(later).fields["total"]

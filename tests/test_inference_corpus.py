@@ -7,8 +7,10 @@ import unicodedata
 from collections import Counter
 
 from bench.corpus.generate import INVOICE_LAYOUTS, LANGUAGES, generate_corpus, labeled_examples
+from inference.classifier import DocumentClassifier
 from inference.schema import DOCUMENT_TYPES
 from inference.text import normalize
+from robots.documents import SEED_EXAMPLES
 
 CORPUS = generate_corpus(300, seed=42)
 
@@ -64,3 +66,19 @@ def test_labeled_examples_are_balanced_and_apart_from_the_corpus() -> None:
     examples = labeled_examples(per_type=10, seed=1042)
     assert Counter(label for _, label in examples) == {k: 10 for k in DOCUMENT_TYPES}
     assert not {text for text, _ in examples} & {d.text for d in CORPUS}
+
+
+REGENERATE_SEEDS = (
+    ".venv/bin/python -c \"import json, pathlib; from bench.corpus.generate import "
+    "labeled_examples; pathlib.Path('robots/document_seed_examples.json').write_text("
+    "json.dumps([{'text': t, 'label': l, 'source': 'seed'} for t, l in "
+    "labeled_examples(per_type=10)], ensure_ascii=False, indent=0))\"")
+
+
+def test_the_shipped_seed_examples_are_the_generators_own() -> None:
+    """The document robot ships its seed examples as a file (so the product does not import
+    the benchmark corpus); that file is `labeled_examples(per_type=10)` with the default seed.
+    When the generator changes, regenerate it from the repository root with REGENERATE_SEEDS."""
+    shipped = [(e.text, e.label, e.source) for e in DocumentClassifier.load_examples(SEED_EXAMPLES)]
+    fresh = [(text, label, "seed") for text, label in labeled_examples(per_type=10)]
+    assert shipped == fresh, f"{SEED_EXAMPLES} is stale; regenerate it:\n{REGENERATE_SEEDS}"

@@ -5,20 +5,17 @@ Entries are embedded once (the same local model as the documents) into a vector 
 own; each search first adds the entries appended since the last one. The index
 is a convenience, never evidence: every hit is read back from the ledger itself.
 
-    search = LedgerSearch(reader, index, embedder)
+    search = LedgerSearch(reader, index, embedder)   # or governance.ledger_search()
     for hit in search.search("bank account changed", k=5): print(hit.entry.seq, hit.score)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from audit import LedgerEntry, LedgerReader
-from inference import EmbeddedIndex, Embedder, VectorIndex, load_embedder
-
-if TYPE_CHECKING:
-    from proctor.composition import Governance
+from inference import Embedder, VectorIndex
 
 
 @dataclass(frozen=True)
@@ -61,15 +58,15 @@ class LedgerSearch:
         return found
 
 
-def open_ledger_search(governance: Governance) -> LedgerSearch:
-    """The ledger search `proctor audit search` and `GET /api/audit/search` share: its index in
-    `PROCTOR_DOCUMENTS_DIR/ledger-index.db`, the configured local embedding model (loading it
-    takes seconds: keep the result)."""
-    settings = governance.settings
-    settings.documents_dir.mkdir(parents=True, exist_ok=True)
-    return LedgerSearch(governance.reader, EmbeddedIndex(settings.documents_dir /
-                                                         "ledger-index.db"),
-                        load_embedder(settings.inference))
+class _Wired(Protocol):
+    def ledger_search(self) -> LedgerSearch: ...
+
+
+def open_ledger_search(governance: _Wired) -> LedgerSearch:
+    """The ledger search the composition root wires (`proctor.composition.ledger_search`: its
+    index and embedding model). Kept for callers written before it moved there: call
+    `governance.ledger_search()` instead."""
+    return governance.ledger_search()
 
 
 def _describe(row: dict) -> str:
