@@ -202,7 +202,9 @@ class AcmePayablesRobot:
 
     def _vendor_iban(self, txn: Transaction, name: str) -> str | None:
         vendor = self._vendor(txn, name)
-        return (vendor["IBAN"].replace(" ", "") or None) if vendor is not None else None
+        if vendor is None:
+            return None
+        return vendor["IBAN"].replace(" ", "") or None
 
     def _invoice_status(self, txn: Transaction, row: InvoiceRow) -> str | None:
         """'entered' or 'released' when the vendor already has this invoice number, else None."""
