@@ -5,7 +5,16 @@ export HF_HUB_OFFLINE := 1
 
 BENCH_AREAS := ledger governance approvals documents robots
 
-.PHONY: setup demo test lint bench clean
+# `make test` runs the suite in two parts: what can share the machine on TEST_WORKERS pytest-xdist
+# workers (one per core, at most 4; each worker has its own ports, temp folders, databases and
+# session servers), then the tests marked `serial` (a fleet of workers, timing) alone.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
+PYTEST := $(PY) -m pytest -q -ra
+# `make soak` runs the heavy proofs at full size: crash 50 runs, load 100 runs, races repeated.
+# SOAK narrows it to some test files (what .ci/run does when time is short).
+SOAK ?= tests
+
+.PHONY: setup demo test soak lint bench clean
 
 setup:
 	@scripts/setup.sh
@@ -15,7 +24,11 @@ demo: setup
 
 test: setup
 	$(PY) -m proctor.cli policy test
-	$(PY) -m pytest -q -ra
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile -m "not serial and not soak"
+	$(PYTEST) -m "serial and not soak"
+
+soak: setup
+	$(PYTEST) --soak -m soak $(SOAK)
 
 lint: setup
 	.venv/bin/ruff check .

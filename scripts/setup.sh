@@ -13,7 +13,9 @@ fi
 
 PYTHON="${PYTHON:-python3}"
 stamp=.venv/.proctor-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Installed again when pyproject.toml changed since, or a dev tool `make test` needs is missing.
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] \
+    || ! .venv/bin/python -c "import xdist" 2>/dev/null; then
   echo "== creating .venv and installing Python packages (first run takes a few minutes)"
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   mkdir -p .proctor

@@ -1,7 +1,13 @@
-"""Shared fixtures: a private ledger database and policy folder per test, real everything."""
+"""Shared fixtures: a private ledger database and policy folder per test, real everything.
+
+Also the two sizes of the heavy proofs: `make test` runs them at a size that still proves the
+property, `make soak` (`--soak`, or PROCTOR_SOAK=1) at full size. A test names both sizes as
+parameters, the full one wrapped in `soak(...)`; tests marked `race` are repeated in a soak.
+Tests marked `serial` need the whole machine: `make test` runs them after the parallel part."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -21,16 +27,46 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 
 
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Prefect server (SQLite) for the module; this process's client talks to it."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+SOAK_REPEATS = 10  # how many times `make soak` runs each test marked `race`
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true",
+                     default=os.environ.get("PROCTOR_SOAK", "") not in ("", "0"),
+                     help="run the heavy proofs at full size (what `make soak` does)")
+
+
+def soak(size: int) -> object:
+    """The full size of a heavy proof, as a parameter that only `make soak` runs."""
+    return pytest.param(size, marks=pytest.mark.soak)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """In a soak, each test marked `race` runs SOAK_REPEATS times (races show up rarely)."""
+    if metafunc.config.getoption("--soak") and metafunc.definition.get_closest_marker("race"):
+        metafunc.fixturenames.append("soak_round")
+        metafunc.parametrize("soak_round", [pytest.param(n, marks=pytest.mark.soak)
+                                            for n in range(1, SOAK_REPEATS + 1)],
+                             ids=lambda n: f"round{n}")
+
+
+@pytest.fixture(scope="session")
+def prefect_server_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real Prefect server (SQLite) per test process, so per xdist worker: each start
+    costs seconds. Tests that need a server of their own (`proctor up`) start one."""
     from demo.services import prefect_server
 
-    with prefect_server(tmp_path_factory.mktemp("prefect")) as api, \
-            temporary_settings(updates={PREFECT_API_URL: api}):
+    with prefect_server(tmp_path_factory.mktemp("prefect")) as api:
         yield api
+
+
+@pytest.fixture(scope="module")
+def prefect_api(prefect_server_api: str) -> Iterator[str]:
+    """The session's Prefect server; this process's client talks to it for the module."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server_api}):
+        yield prefect_server_api
 
 
 @pytest.fixture
@@ -108,10 +144,14 @@ CHROMIUM = Path(BrowserSettings().executable or "/usr/bin/chromium")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip, with the reason, tests whose service this machine lacks (CI here has them all)."""
-    if CHROMIUM.exists():
-        return
-    skip = pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    """Skip, with the reason, tests whose service this machine lacks (CI here has them all),
+    and full-size proofs outside a soak."""
+    soaking = config.getoption("--soak")
+    no_chromium = pytest.mark.skip(
+        reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    full_size = pytest.mark.skip(reason="full size: run by `make soak` (or pytest --soak)")
     for item in items:
-        if "chromium" in item.keywords:
-            item.add_marker(skip)
+        if "chromium" in item.keywords and not CHROMIUM.exists():
+            item.add_marker(no_chromium)
+        if "soak" in item.keywords and not soaking:
+            item.add_marker(full_size)

@@ -324,6 +324,7 @@ def test_gate_denies_an_edit_that_policy_denies(governance: Governance) -> None:
     assert done == [] and "action.started" not in [e.kind for e in governance.reader.query()]
 
 
+@pytest.mark.race
 def test_concurrent_sweeps_apply_each_expiry_and_escalation_once(
         governance: Governance, clock: Clock, clocked: Approvals) -> None:
     """The review service sweeps in the background while queue pages sweep too: each request
@@ -353,6 +354,7 @@ def test_concurrent_sweeps_apply_each_expiry_and_escalation_once(
     assert len(set(notices)) == 12
 
 
+@pytest.mark.race
 def test_sweeps_in_two_processes_settle_each_request_once(
         governance: Governance, clock: Clock) -> None:
     """Two review services (two stores on one database, as two processes are) sweep at once:
@@ -375,6 +377,7 @@ def test_sweeps_in_two_processes_settle_each_request_once(
     assert len(governance.reader.query(kind="approval.expired")) == 6
 
 
+@pytest.mark.race
 def test_an_approval_and_a_rejection_at_once_settle_the_request_one_way(
         governance: Governance) -> None:
     """bob approves while carol rejects, from two stores: exactly one of them settles each

@@ -1,5 +1,6 @@
-"""Crash survival: 50 runs of the invoice flow, each with its Prefect worker killed (SIGKILL,
-with its flow run and browser: the machine died) at a random moment, then resumed.
+"""Crash survival: runs of the invoice flow, each with its Prefect worker killed (SIGKILL,
+with its flow run and browser: the machine died) at a random moment, then resumed. `make test`
+runs 8 (4 kills between submit and outcome, 4 at random), `make soak` 50.
 
 Half the kills come at a uniformly random time after the run starts; the other half the moment
 the app has saved one of the run's invoices, while its reply is still on the way (the app
@@ -28,20 +29,23 @@ from demo.fleet import Fleet, invoice_rows
 from demo.services import acme_app, demo_env
 from governance.events import OUTCOME_KINDS
 from proctor.stack import DEAD_AFTER_S
+from tests.conftest import soak
 
-pytestmark = [pytest.mark.chromium, pytest.mark.prefect]
+pytestmark = [pytest.mark.chromium, pytest.mark.prefect, pytest.mark.serial]
 
-RUNS, LANES, ROWS = 50, 2, 2
+LANES, ROWS = 2, 2
 REPLY_MS = 2500  # wide enough that the watcher sees a save before its reply, even when busy
 SEED = int(os.environ.get("PROCTOR_CRASH_SEED", "20261125"))
 ENDED = {"entered", "already_done", "reconciled"}  # every invoice here is one policy allows
 
 
-def test_50_runs_killed_at_random_then_resumed(tmp_path: Path, policy_dir: Path) -> None:
+@pytest.mark.parametrize("total", [8, soak(50)])
+def test_runs_killed_at_random_then_resumed(tmp_path: Path, policy_dir: Path,
+                                            total: int) -> None:
     db = tmp_path / "acme.db"
     rng = random.Random(SEED)
     plan = [("random", rng.uniform(0, 8)) if n % 2 == 0 else ("after-submit", 0.0)
-            for n in range(RUNS)]
+            for n in range(total)]
     with acme_app(db, save_reply_ms=REPLY_MS) as acme:
         env = {**demo_env(tmp_path, "", acme), "PROCTOR_POLICY_DIR": str(policy_dir)}
         ledger_url = env["PROCTOR_LEDGER_URL"]
@@ -50,7 +54,7 @@ def test_50_runs_killed_at_random_then_resumed(tmp_path: Path, policy_dir: Path)
             # until the server finds it dead (90 s). Lifted here, or the lanes would mostly
             # wait for that.
             fleet.call("PATCH", f"/deployments/{fleet.deployment_id}",
-                       {"concurrency_limit": RUNS})
+                       {"concurrency_limit": total})
             kills: list[dict[str, Any]] = []
             lanes = [threading.Thread(target=_lane, args=(fleet, db, lane, plan, kills))
                      for lane in range(LANES)]
@@ -58,7 +62,7 @@ def test_50_runs_killed_at_random_then_resumed(tmp_path: Path, policy_dir: Path)
                 thread.start()
             for thread in lanes:
                 thread.join()
-            assert len(kills) == RUNS, [k for k in kills if "error" in k]
+            assert len(kills) == total, [k for k in kills if "error" in k]
             runs = {k["run_id"]: k for k in kills}
 
             # Nobody is left to report these runs' ends: Prefect's server finds them.
@@ -75,12 +79,12 @@ def test_50_runs_killed_at_random_then_resumed(tmp_path: Path, policy_dir: Path)
         outcomes = _last_outcomes(reader)
 
     # Most kills caught the run mid-flight (the rest came just after it ended).
-    assert len(crashed) >= RUNS * 0.8, Counter(after_kills.values())
-    assert Counter(resumed.values()) == {"Completed": RUNS}
+    assert len(crashed) >= total * 0.8, Counter(after_kills.values())
+    assert Counter(resumed.values()) == {"Completed": total}
 
     # The app holds every invoice exactly once, each paid once.
     invoices = list_invoices(db)
-    expected = sorted(f"CRASH{n:02d}-{i}" for n in range(RUNS) for i in range(1, ROWS + 1))
+    expected = sorted(f"CRASH{n:02d}-{i}" for n in range(total) for i in range(1, ROWS + 1))
     assert sorted(i["invoice_number"] for i in invoices) == expected
     assert {i["status"] for i in invoices} == {"released"}
 
@@ -93,10 +97,10 @@ def test_50_runs_killed_at_random_then_resumed(tmp_path: Path, policy_dir: Path)
         if kill["moment"] == "after-submit" and kill["run_id"] in crashed:
             # The app had saved it and the ledger did not know: looked up, not entered again.
             assert rows[kill["caught"]] == "reconciled", (kill, rows)
-    assert statuses["reconciled"] >= RUNS // 2 * 0.8, statuses
+    assert statuses["reconciled"] >= total // 2 * 0.8, statuses
     assert set(outcomes.values()) <= {"action.succeeded", "action.reconciled"}, Counter(
         outcomes.values())
-    assert len(outcomes) >= RUNS * ROWS * 2  # create and release of every invoice
+    assert len(outcomes) >= total * ROWS * 2  # create and release of every invoice
     assert verified.ok, verified.describe()
 
 
@@ -105,7 +109,7 @@ def _lane(fleet: Fleet, db: Path, lane: int, plan: list[tuple[str, float]],
     """Runs n = lane, lane + LANES, ...: each on a fresh worker of its own queue, killed at its
     moment."""
     queue = f"crash-lane-{lane}"
-    for n in range(lane, RUNS, LANES):
+    for n in range(lane, len(plan), LANES):
         moment, delay = plan[n]
         name = f"crash-{n:02d}"
         numbers = [row[0] for row in invoice_rows(f"CRASH{n:02d}", ROWS)]

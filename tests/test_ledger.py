@@ -92,6 +92,7 @@ def test_cli_verify_fails_and_names_the_entry(filled: Backend) -> None:
     assert "entry 5" in bad.stdout
 
 
+@pytest.mark.race
 def test_concurrent_writers_make_one_chain(backend: Backend) -> None:  # noqa: F811
     engine = open_engine(backend.url)
     errors: list[Exception] = []

@@ -19,6 +19,8 @@ from proctor.settings import Settings
 from tests.conftest import ROOT
 from tests.ledger_backends import Backend, backend  # noqa: F401 - fixture
 
+pytestmark = [pytest.mark.race, pytest.mark.serial]  # timing: run alone, repeated in a soak
+
 ROUNDS = 25
 
 
