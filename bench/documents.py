@@ -25,12 +25,13 @@ from bench.corpus.generate import CorpusDocument, generate_corpus, labeled_examp
 from governance.models import Action
 from governance.policy.regorus import RegorusEngine
 from inference.classifier import Classification, DocumentClassifier, expected_calibration_error
-from inference.documents import Document, read_bytes
 from inference.embeddings import Embedder
-from inference.extractor import Extraction, InvoiceExtractor
+from inference.extraction import Extraction
+from inference.extractor import InvoiceExtractor
+from inference.reading import Document, read_bytes
 from inference.registry import DEFAULT_EMBEDDING_MODEL, ModelRegistry
 from inference.schema import DOCUMENT_TYPES, FIELD_NAMES
-from robots.documents import ACCEPT, DocumentRobot, accept_proposal, pattern_fields
+from robots.inbox.robot import ACCEPT, DocumentRobot, accept_proposal, pattern_fields
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 NO_DUPLICATE = {"of": None, "similarity": 0.0, "same_fields": []}

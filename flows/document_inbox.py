@@ -24,7 +24,7 @@ from proctor.settings import Settings
 from robots.acme.robot import AcmePayablesRobot
 from robots.acme.settings import AcmeSettings
 from robots.browser import launch
-from robots.documents import DocumentResult, DocumentRobot
+from robots.inbox.robot import DocumentResult, DocumentRobot
 
 SUFFIXES = {".pdf", ".eml", ".txt"}
 
@@ -58,7 +58,7 @@ def summarize(results: list[DocumentResult], entered: dict[str, str],
     counts = Counter(r.status for r in results)
     return {
         "documents": len(results),
-        **{status: counts[status] for status in ("accepted", "already_done", "filed",
+        **{status: counts[status] for status in ("succeeded", "already_done", "filed",
                                                  "unreadable", "denied", "rejected", "expired",
                                                  "failed", "planned")},
         "corrected_by_a_person": sum(1 for r in results if r.corrected),
@@ -85,16 +85,16 @@ def document_inbox(inbox: str, requested_by: str | None = None, enter: bool = Tr
                            flow_run_id=run_id, flow_author=settings.flow_author)
     reader.record_models()  # which models (and weights, and quantization) this run used
     results = [read_document(reader, name, data) for name, data in inbox_items(Path(inbox))]
-    accepted = [r for r in results if r.status == "accepted"]
+    to_enter = [r for r in results if r.status == "succeeded"]
     entered: dict[str, str] = {}
-    if enter and accepted:
+    if enter and to_enter:
         with launch(settings.browser) as browser:
             robot = AcmePayablesRobot(
                 governance.gate, browser, AcmeSettings(), requested_by=who, flow_run_id=run_id,
                 timeout_ms=settings.browser.timeout_ms,
                 evidence=evidence_store(governance),
                 flow_author=settings.flow_author)
-            for n, result in enumerate(accepted, 1):
+            for n, result in enumerate(to_enter, 1):
                 entered[result.path] = enter_invoice(robot, result.invoice_row(n)).status
     summary = summarize(results, entered, governance.reader.verify().describe())
     get_run_logger().info("summary: %s", {k: v for k, v in summary.items() if k != "rows"})

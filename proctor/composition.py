@@ -33,8 +33,8 @@ from proctor.settings import Settings
 if TYPE_CHECKING:
     from governance.review.search import LedgerSearch
     from inference.settings import InferenceSettings
-    from robots.documents import DocumentModels
     from robots.evidence import EvidenceStore
+    from robots.inbox.models import DocumentModels
 
 RESOLVED = ("approved", "rejected", "expired")
 
@@ -163,7 +163,7 @@ def document_models(config: InferenceSettings, documents_dir: Path) -> DocumentM
         WeaviateIndex,
         load_embedder,
     )
-    from robots.documents import fit_document_models
+    from robots.inbox.models import fit_document_models
 
     embedder = load_embedder(config)
     index: VectorIndex

@@ -46,7 +46,7 @@ def inbox_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 def test_the_accepted_invoices_are_entered_with_the_reviewers_value(inbox_run) -> None:
     workdir, summary = inbox_run
-    assert (summary["documents"], summary["accepted"], summary["unreadable"]) == (4, 3, 1)
+    assert (summary["documents"], summary["succeeded"], summary["unreadable"]) == (4, 3, 1)
     assert summary["corrected_by_a_person"] == 1 and summary["entered_in_acme"] == 3
     entered = {(i["vendor"], i["invoice_number"], str(i["amount"]), i["currency"])
                for i in list_invoices(workdir / "acme.db")}

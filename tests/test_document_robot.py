@@ -31,7 +31,8 @@ from inference import (
 )
 from proctor.composition import Governance, build, document_models
 from proctor.settings import Settings
-from robots.documents import FIELDS, DocumentModels, DocumentRobot
+from robots.inbox.models import DocumentModels
+from robots.inbox.robot import FIELDS, DocumentRobot
 from tests.conftest import PASSWORD
 from tests.inference_files import eml_bytes, pdf_bytes
 from tests.inference_models import embedder
@@ -99,7 +100,7 @@ def test_a_clean_invoice_is_accepted_and_every_model_call_is_on_record(
         robot: DocumentRobot, governance: Governance) -> None:
     doc = next(d for d in INVOICES if confident(robot, d))
     result = robot.read("invoice.txt", doc.text.encode())
-    assert result.status == "accepted", result.message
+    assert result.status == "succeeded", result.message
     for name in ("vendor_name", "invoice_number", "total", "currency", "issue_date"):
         assert result.fields[name] == doc.fields[name]
     inferences = governance.reader.query(kind="model.inference")
@@ -127,7 +128,7 @@ def test_a_clean_invoice_is_accepted_and_every_model_call_is_on_record(
 def test_a_near_duplicate_invoice_is_denied_by_policy(robot: DocumentRobot,
                                                       governance: Governance) -> None:
     doc = next(d for d in INVOICES if confident(robot, d))
-    assert robot.read("invoice.txt", doc.text.encode()).status == "accepted"
+    assert robot.read("invoice.txt", doc.text.encode()).status == "succeeded"
     rescanned = "COPY - re-sent\n\n" + doc.text.replace("  ", "   ")
     again = robot.read("invoice-copy.txt", rescanned.encode())
     assert again.status == "denied"
@@ -154,7 +155,7 @@ def test_unsure_fields_go_to_a_person_and_their_corrections_continue(
     thread = reviewer(governance, correct)
     result = robot.read("unsure.txt", text.encode())
     thread.join()
-    assert result.status == "accepted", result.message
+    assert result.status == "succeeded", result.message
     assert result.fields["vendor_name"] == corrected
     assert result.corrected == {"vendor_name": ["", corrected]}
     assert result.invoice_row(1).vendor == corrected
@@ -252,7 +253,7 @@ def test_invisible_characters_are_removed_and_shown_to_the_reviewer(
     assert "document_suspicious" in captured["reasons"]  # type: ignore[operator]
     assert captured["params"]["invoice_number"] == number  # what will be entered, clean
     assert any("approve this invoice" in w for w in captured["warnings"])  # type: ignore[union-attr]
-    assert result.status == "accepted" and result.fields["invoice_number"] == number
+    assert result.status == "succeeded" and result.fields["invoice_number"] == number
 
 
 @pytest.mark.parametrize(("name", "data", "problem"), [
@@ -312,7 +313,7 @@ def test_a_configured_generative_model_reads_the_fields_on_record(
     result = robot.read("tiny.txt", TINY_DOCUMENT.encode())
     stop.set()
     thread.join()
-    assert result.status == "accepted", result.message
+    assert result.status == "succeeded", result.message
     expected = {k: v for k, v in TINY_TARGET.items() if v is not None}
     assert {k: result.fields[k] for k in expected} == expected
     tasks = [e.data()["task"] for e in governance.reader.query(kind="model.inference")]
@@ -383,7 +384,7 @@ def test_a_corrected_field_teaches_the_extractor_and_survives_a_restart(
     thread = reviewer(governance, correct)
     result = robot.read("pemberton-101.txt", first.encode())
     thread.join()
-    assert result.status == "accepted" and result.fields["total"] == "500.00"
+    assert result.status == "succeeded" and result.fields["total"] == "500.00"
     saved = json.loads(models.field_examples_path.read_text())
     assert saved == [{"field": "total", "context": "settlement figure: gbp  [value]",
                       "source": "reviewer"}]  # the words around the value, not the item line
@@ -410,7 +411,7 @@ def test_reviewers_see_similar_past_documents_on_the_request_page(
     robot = DocumentRobot(governance.gate, governance.writer, models, requested_by="alice",
                           flow_run_id=None)
     earlier, later = [d for d in INVOICES if confident(robot, d)][:2]
-    assert robot.read("earlier.txt", earlier.text.encode()).status == "accepted"
+    assert robot.read("earlier.txt", earlier.text.encode()).status == "succeeded"
     unsure = later.text.replace(later.fields["vendor_name"], "")  # goes to a person
     page: dict[str, str] = {}
 
@@ -466,6 +467,6 @@ def test_variation_selectors_inside_field_values_are_removed_and_shown(
         assert f"{codepoint} VARIATION SELECTOR" in warnings and "(variation-selector)" in warnings
     assert not any(0xFE00 <= ord(c) <= 0xFE0F or 0xE0100 <= ord(c) <= 0xE01EF
                    for c in str(captured["document"]))  # the reviewer reads the clean text
-    assert result.status == "accepted"
+    assert result.status == "succeeded"
     assert (result.fields["vendor_name"], result.fields["iban"]) == (vendor, iban)
     assert result.invoice_row(1).vendor == vendor  # what is entered is what was shown

@@ -10,7 +10,7 @@ from bench.corpus.generate import INVOICE_LAYOUTS, LANGUAGES, generate_corpus, l
 from inference.classifier import DocumentClassifier
 from inference.schema import DOCUMENT_TYPES
 from inference.text import normalize
-from robots.documents import SEED_EXAMPLES
+from robots.inbox.models import SEED_EXAMPLES
 
 CORPUS = generate_corpus(300, seed=42)
 

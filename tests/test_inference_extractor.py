@@ -69,7 +69,7 @@ def test_a_german_invoice_is_extracted_with_cross_checks() -> None:
     assert "net + tax = total" in extraction.checks
     assert "due date on or after issue date" in extraction.checks
     assert extraction.needs_review() == []
-    assert extraction.fields["total"].evidence == "Gesamtbetrag: 1.234,57 €"
+    assert extraction.fields["total"].source_line == "Gesamtbetrag: 1.234,57 €"
 
 
 def test_inconsistent_amounts_lower_confidence_and_go_to_a_person() -> None:

@@ -11,13 +11,12 @@ as `not_an_invoice` and reported as filed; an unsure one goes to a person).
 
     reader = DocumentRobot(gate, writer, models, requested_by="alice", flow_run_id=run_id)
     result = reader.read("invoice-4711.pdf", Path("inbox/invoice-4711.pdf").read_bytes())
-    if result.status == "accepted":
+    if result.status == "succeeded":
         row = result.invoice_row()        # the fields as confirmed, ready for the Acme robot
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,106 +28,26 @@ from governance.models import Action, Outcome
 from inference import (
     Classification,
     Document,
-    DocumentClassifier,
     DocumentError,
     DuplicateCheck,
-    DuplicateDetector,
-    Embedder,
     Extraction,
-    GenerativeExtractor,
     InferenceRecord,
     InvalidModelOutput,
-    InvoiceExtractor,
     InvoiceFields,
-    ModelInfo,
-    VectorIndex,
     read_bytes,
 )
-from inference.extractor import LEARNED_FIELDS, instruction_warnings
+from inference.candidates import instruction_warnings
 from robots.acme.workbook import InvoiceRow
+from robots.inbox.models import DocumentModels
 
 ACCEPT = "documents.accept_invoice"
 # Parameters of the accept action: what the reviewer sees and may correct, all plain strings.
 FIELDS = ("document_type", "vendor_name", "vat_id", "iban", "invoice_number", "issue_date",
           "due_date", "currency", "net", "tax", "total", "po_number")
-FIELD_EXAMPLES = "field_examples.json"  # reviewers' field contexts, next to examples.json
 MAX_SHOWN_CHARS = 20_000  # the document text shown to the reviewer (and kept in the ledger)
 
-Status = Literal["accepted", "already_done", "filed", "unreadable", "denied", "rejected",
+Status = Literal["succeeded", "already_done", "filed", "unreadable", "denied", "rejected",
                  "expired", "failed", "planned"]
-
-
-@dataclass
-class DocumentModels:
-    """The models one worker loads once: classifier, extractor (the generative one for invoice
-    fields when configured), duplicate detector, where reviewers' corrections are kept, what
-    was loaded (`loaded`) and the model calls made while loading (`startup`)."""
-
-    classifier: DocumentClassifier
-    extractor: InvoiceExtractor
-    duplicates: DuplicateDetector
-    examples_path: Path
-    generative: GenerativeExtractor | None = None
-    loaded: list[ModelInfo] = field(default_factory=list)
-    startup: list[InferenceRecord] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def field_examples_path(self) -> Path:
-        """Where the field contexts reviewers taught are kept: next to the type examples."""
-        return self.examples_path.with_name(FIELD_EXAMPLES)
-
-    def learn_fields(self, text: str, values: dict[str, str]) -> list[InferenceRecord]:
-        """A reviewer corrected these fields: keep the words around each corrected value in
-        the text as a labeled example for its field (`InvoiceExtractor.learn`)."""
-        records = []
-        with self.lock:
-            for name, value in values.items():
-                if name in LEARNED_FIELDS and value:
-                    records.append(self.extractor.learn(text, name, value)[1])
-            if records:
-                self.examples_path.parent.mkdir(parents=True, exist_ok=True)
-                self.extractor.save_examples(self.field_examples_path)
-        return records
-
-    def learn_type(self, text: str, label: str) -> InferenceRecord:
-        """A reviewer said what this document is: keep it as an example and refit."""
-        with self.lock:
-            record = self.classifier.learn(text, label)
-            self.examples_path.parent.mkdir(parents=True, exist_ok=True)
-            self.classifier.save_examples(self.examples_path)
-        return record
-
-
-# Seed examples (10 per document type, from bench.corpus.labeled_examples(per_type=10)), used
-# until reviewers' corrections are saved beside the index.
-SEED_EXAMPLES = Path(__file__).with_name("document_seed_examples.json")
-
-
-def fit_document_models(embedder: Embedder, index: VectorIndex, examples_path: Path, *,
-                        generative: GenerativeExtractor | None = None) -> DocumentModels:
-    """The document models over adapters already built (`proctor.composition.document_models`
-    picks them from the settings): a classifier fitted on the labeled examples in
-    `examples_path` (the seed examples until reviewers' corrections are saved there), the
-    extractor with the field contexts reviewers taught (`field_examples.json` next to the
-    examples), the duplicate detector over `index`, and the `generative` extractor when one is
-    given. `loaded` and `startup` say what was loaded and which model calls fitting made, for
-    `DocumentRobot.record_models`.
-    """
-    examples = DocumentClassifier.load_examples(
-        examples_path if examples_path.exists() else SEED_EXAMPLES)
-    field_examples_path = examples_path.with_name(FIELD_EXAMPLES)
-    field_examples = InvoiceExtractor.load_examples(field_examples_path) \
-        if field_examples_path.exists() else []
-    classifier = DocumentClassifier(embedder)
-    fitted = classifier.fit(examples)
-    return DocumentModels(classifier=classifier,
-                          extractor=InvoiceExtractor(embedder, examples=field_examples),
-                          duplicates=DuplicateDetector(index, embedder),
-                          examples_path=examples_path, generative=generative,
-                          loaded=[embedder.info] + ([generative.loaded.info] if generative
-                                                    else []),
-                          startup=[fitted])
 
 
 @dataclass(frozen=True)
@@ -155,8 +74,8 @@ class DocumentResult:
 
     def invoice_row(self, row: int = 0) -> InvoiceRow:
         """The accepted invoice as a row for the Acme Payables robot."""
-        if self.status != "accepted":
-            raise ValueError(f"{self.path} was {self.status}, not accepted: nothing to enter")
+        if self.status != "succeeded":
+            raise ValueError(f"{self.path} was {self.status}, not succeeded: nothing to enter")
         f = self.fields
         return InvoiceRow(row=row, invoice_number=f["invoice_number"], vendor=f["vendor_name"],
                           vendor_iban=f.get("iban", ""), amount=f["total"],
@@ -246,7 +165,8 @@ class DocumentRobot:
                 indexed = self._models.duplicates.remember(document.sha256, document.text,
                                                            _fields(final), name=path.name)
             self._record(indexed, path, document.sha256)
-            return DocumentResult(str(path), "accepted", kind, final, corrected, outcome=outcome)
+            return DocumentResult(str(path), "succeeded", kind, final, corrected,
+                                  outcome=outcome)
         status: Status = outcome.status if outcome.status in (  # type: ignore[assignment]
             "denied", "rejected", "expired", "planned") else "failed"
         if outcome.decision is not None and "not_an_invoice" in outcome.decision.reasons:
@@ -357,7 +277,7 @@ def _accept(action: Action) -> dict[str, Any]:
 def _not_enterable(fields: dict[str, str]) -> str:
     """Why the accepted fields cannot become an invoice row (a reviewer left one blank), or ""."""
     try:
-        DocumentResult("", "accepted", fields=fields).invoice_row()
+        DocumentResult("", "succeeded", fields=fields).invoice_row()
     except (KeyError, ValueError) as exc:
         return f"accepted, but cannot be entered: {exc}"
     return ""

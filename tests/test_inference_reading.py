@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from bench.corpus.generate import generate_corpus
-from inference.documents import DocumentLimits, read_bytes, read_document
 from inference.errors import (
     DocumentTooLarge,
     EmptyDocument,
@@ -16,6 +15,7 @@ from inference.errors import (
     UnsupportedDocument,
 )
 from inference.extractor import InvoiceExtractor
+from inference.reading import DocumentLimits, read_bytes, read_document
 from tests.inference_files import eml_bytes, pdf_bytes, write
 
 INVOICE = next(d for d in generate_corpus(40, seed=3, noise=0.0, hostile=0.0)
