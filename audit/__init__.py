@@ -4,7 +4,7 @@ from audit.chain import GENESIS_HASH, Verification, canonical_json
 from audit.checkpoints import Checkpoint, Checkpoints
 from audit.entries import LedgerEntry
 from audit.errors import LedgerCorrupted, LedgerError, LedgerWriteError
-from audit.export import export_bundle, verify_bundle
+from audit.export import export_ledger, verify_export
 from audit.ledger import ActionFilter, Event, LedgerReader, LedgerWriter
 from audit.store import ensure_tables, open_engine
 
@@ -23,7 +23,7 @@ __all__ = [
     "Verification",
     "canonical_json",
     "ensure_tables",
-    "export_bundle",
+    "export_ledger",
     "open_engine",
-    "verify_bundle",
+    "verify_export",
 ]

@@ -1,10 +1,10 @@
-"""Evidence bundles: everything an auditor needs to check the ledger offline, with nothing else.
+"""Ledger exports: everything an auditor needs to check the ledger offline, with nothing else.
 
     DIR/entries.jsonl      every entry, in order, with its hashes
     DIR/checkpoints.json   the signed checkpoints
     DIR/public_key.pem     the key that signed them (compare its id with the one you trust)
     DIR/proofs.json        consistency proofs between consecutive checkpoints
-    DIR/manifest.json      counts, key id, when and how the bundle was made
+    DIR/manifest.json      counts, key id, when and how the export was made
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ from audit.ledger import LedgerReader
 from audit.merkle import consistency_proof, verify_consistency
 from audit.verify import verify_log
 
-FORMAT = "proctor-evidence-bundle/v1"
+FORMAT = "proctor-ledger-export/v1"  # "proctor-evidence-bundle/v1" before: the same files
 
 
-def export_bundle(reader: LedgerReader, checkpoints: Checkpoints, out: Path) -> dict[str, Any]:
-    """Write the bundle to `out` (a new or empty folder); returns the manifest."""
+def export_ledger(reader: LedgerReader, checkpoints: Checkpoints, out: Path) -> dict[str, Any]:
+    """Write the export to `out` (a new or empty folder); returns the manifest."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; export into a new folder")
     out.mkdir(parents=True, exist_ok=True)
-    checkpoints.make()  # the bundle ends on a checkpoint of everything in it
+    checkpoints.make()  # the export ends on a checkpoint of everything in it
     signed = checkpoints.all()
     count = 0
     with (out / "entries.jsonl").open("w", encoding="utf-8") as entries:
@@ -53,19 +53,19 @@ def export_bundle(reader: LedgerReader, checkpoints: Checkpoints, out: Path) -> 
     return manifest
 
 
-def verify_bundle(folder: Path, trusted_key: Ed25519PublicKey | None = None) -> Verification:
-    """Check a bundle with nothing but its files (and, ideally, the key you trust)."""
+def verify_export(folder: Path, trusted_key: Ed25519PublicKey | None = None) -> Verification:
+    """Check an export with nothing but its files (and, ideally, the key you trust)."""
     folder = Path(folder)
     try:
-        bundled_key = load_public_key((folder / "public_key.pem").read_bytes())
+        exported_key = load_public_key((folder / "public_key.pem").read_bytes())
         signed = [Checkpoint(**c) for c in json.loads((folder / "checkpoints.json").read_text())]
         proofs = json.loads((folder / "proofs.json").read_text())
     except (OSError, ValueError, TypeError) as exc:
-        return Verification(False, 0, None, f"bundle {folder} is incomplete or malformed: {exc}")
-    key = trusted_key or bundled_key
-    if trusted_key is not None and key_id(trusted_key) != key_id(bundled_key):
+        return Verification(False, 0, None, f"export {folder} is incomplete or malformed: {exc}")
+    key = trusted_key or exported_key
+    if trusted_key is not None and key_id(trusted_key) != key_id(exported_key):
         return Verification(False, 0, None, (
-            f"the bundle's key {key_id(bundled_key)} is not the trusted key {key_id(trusted_key)}"
+            f"the export's key {key_id(exported_key)} is not the trusted key {key_id(trusted_key)}"
             ": its checkpoints were signed by someone else"))
     bad_proof = _check_proofs(signed, proofs)
     if bad_proof is not None:

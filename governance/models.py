@@ -7,7 +7,7 @@ import hashlib
 from typing import Any, Literal
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from audit import canonical_json
 
@@ -22,10 +22,12 @@ class Action(BaseModel):
     """One side effect a robot wants to carry out, described before it happens.
 
     `params` say exactly what will be done and are what an approval is bound to; `context` holds
-    facts gathered for the policy (e.g. whether the invoice number already exists in the app).
+    facts gathered for the policy (e.g. whether the record already exists in the application).
 
-        Action(kind="acme.create_invoice", target="acme-payables", actor="robot:acme",
-               requested_by="alice", params={"invoice_number": "INV-1", "amount": "10.00"})
+        Action(kind="crm.update_contact", target="crm", robot="robot:crm-sync",
+               requested_by="alice", params={"contact_id": "C-17", "phone": "+44 20 7946 0000"})
+
+    `robot` was called `actor` before; records and callers using `actor` are still read.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -33,7 +35,8 @@ class Action(BaseModel):
     id: str = Field(default_factory=lambda: uuid4().hex)
     kind: str = Field(min_length=1, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
     target: str = Field(min_length=1, description="the application acted on")
-    actor: str = Field(min_length=1, description="the robot's service identity")
+    robot: str = Field(min_length=1, description="the robot's service identity",
+                       validation_alias=AliasChoices("robot", "actor"))
     requested_by: str = Field(min_length=1, description="the person the robot acts for")
     params: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
@@ -63,7 +66,7 @@ class Action(BaseModel):
         bound = {
             "kind": self.kind,
             "target": self.target,
-            "actor": self.actor,
+            "actor": self.robot,  # the digest's key keeps its first name: digests stay stable
             "requested_by": self.requested_by,
             "params": self.params,
             "flow_run_id": self.flow_run_id,

@@ -7,7 +7,7 @@ invoice(overrides) := object.union(
 	{
 		"kind": "acme.create_invoice",
 		"target": "acme-payables",
-		"actor": "robot:acme",
+		"robot": "robot:acme",
 		"requested_by": "alice",
 		"params": {"vendor": "Globex Corporation", "invoice_number": "INV-1", "amount": "1250.00", "currency": "EUR"},
 	},
@@ -19,7 +19,7 @@ clean := {"duplicate_invoice": false, "vendor_exists": true}
 payment(amount) := {
 	"kind": "acme.release_payment",
 	"target": "acme-payables",
-	"actor": "robot:acme",
+	"robot": "robot:acme",
 	"requested_by": "alice",
 	"params": {"vendor": "Globex Corporation", "invoice_number": "INV-1", "amount": amount, "currency": "EUR"},
 }
@@ -81,7 +81,7 @@ test_payment_for_unentered_invoice_is_denied if {
 
 test_bank_change_needs_treasury if {
 	a := {
-		"kind": "acme.change_bank_account", "target": "acme-payables", "actor": "robot:acme",
+		"kind": "acme.change_bank_account", "target": "acme-payables", "robot": "robot:acme",
 		"requested_by": "alice", "params": {"vendor": "Initech GmbH", "new_iban": "x"},
 	}
 	d := data.proctor.decision with input as {"action": a, "context": {}}
@@ -90,7 +90,7 @@ test_bank_change_needs_treasury if {
 }
 
 test_unknown_action_is_denied if {
-	a := {"kind": "acme.delete_everything", "target": "acme-payables", "actor": "r", "requested_by": "a", "params": {}}
+	a := {"kind": "acme.delete_everything", "target": "acme-payables", "robot": "r", "requested_by": "a", "params": {}}
 	d := data.proctor.decision with input as {"action": a, "context": {}}
 	d.outcome == "deny"
 	d.reasons == ["no_rule_allows_action"]
@@ -112,7 +112,7 @@ test_pending_approvals_escalate_to_the_risk_committee if {
 }
 
 test_bank_change_needs_a_fresh_password if {
-	change := {"kind": "acme.change_bank_account", "target": "acme-payables", "actor": "robot:acme", "requested_by": "alice", "params": {"vendor": "Globex Corporation", "old_iban": "X", "new_iban": "Y"}}
+	change := {"kind": "acme.change_bank_account", "target": "acme-payables", "robot": "robot:acme", "requested_by": "alice", "params": {"vendor": "Globex Corporation", "old_iban": "X", "new_iban": "Y"}}
 	d := data.proctor.decision with input as {"action": change, "context": {}}
 	d.reauthenticate == true
 }

@@ -7,7 +7,7 @@ accept(overrides) := object.union(
 	{
 		"kind": "documents.accept_invoice",
 		"target": "documents",
-		"actor": "robot:document-inbox",
+		"robot": "robot:document-inbox",
 		"requested_by": "alice",
 		"params": {
 			"document_type": "invoice", "vendor_name": "Globex Corporation", "invoice_number": "INV-1",

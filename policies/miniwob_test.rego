@@ -7,7 +7,7 @@ miniwob_input(kind, params, context) := {
 	"action": {
 		"kind": kind,
 		"target": "miniwob",
-		"actor": "robot:miniwob",
+		"robot": "robot:miniwob",
 		"requested_by": "miniwob-bench",
 		"params": params,
 	},
@@ -62,6 +62,6 @@ test_miniwob_booking_over_budget_is_denied if {
 }
 
 test_miniwob_rules_leave_other_kinds_alone if {
-	d := data.proctor.decision with input as {"action": {"kind": "acme.login", "target": "acme-payables", "actor": "robot:acme", "requested_by": "alice", "params": {}}, "context": {}}
+	d := data.proctor.decision with input as {"action": {"kind": "acme.login", "target": "acme-payables", "robot": "robot:acme", "requested_by": "alice", "params": {}}, "context": {}}
 	d.outcome == "allow"
 }

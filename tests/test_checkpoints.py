@@ -1,4 +1,4 @@
-"""Signed checkpoints, proofs and offline bundles: every kind of tampering is caught and named.
+"""Signed checkpoints, proofs and offline ledger exports: every kind of tampering is caught and named.
 Durability under SIGKILL and many writer processes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from audit import (
     Checkpoints,
     LedgerReader,
     LedgerWriter,
-    export_bundle,
+    export_ledger,
     open_engine,
-    verify_bundle,
+    verify_export,
 )
 from audit.chain import GENESIS_HASH, entry_hash
 from audit.keys import load_or_create_signing_key, public_pem
@@ -40,10 +40,10 @@ def ledger(tmp_path: Path):
 
 
 @pytest.fixture
-def bundle(ledger) -> Path:
+def export(ledger) -> Path:
     engine, checkpoints, reader, tmp = ledger
-    export_bundle(reader, checkpoints, tmp / "bundle")
-    return tmp / "bundle"
+    export_ledger(reader, checkpoints, tmp / "export")
+    return tmp / "export"
 
 
 def lines(folder: Path) -> list[dict]:
@@ -62,71 +62,71 @@ def test_checkpoints_made_at_the_interval_and_written_as_files(ledger) -> None:
     assert result.ok and result.checkpoints == 3
 
 
-def test_bundle_verifies_offline(bundle: Path, ledger) -> None:
-    result = verify_bundle(bundle, ledger[1].public_key)
+def test_export_verifies_offline(export: Path, ledger) -> None:
+    result = verify_export(export, ledger[1].public_key)
     assert result.ok and result.checked == 20
-    out = subprocess.run([sys.executable, "-m", "proctor.cli", "audit", "verify", "--bundle",
-                          str(bundle)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "proctor.cli", "audit", "verify", "--export",
+                          str(export)], capture_output=True, text=True)
     assert out.returncode == 0 and "3 signed checkpoints match" in out.stdout
 
 
-def test_one_changed_byte_is_named(bundle: Path) -> None:
-    rows = lines(bundle)
+def test_one_changed_byte_is_named(export: Path) -> None:
+    rows = lines(export)
     rows[11]["payload"] = rows[11]["payload"].replace("11", "12")
-    write_lines(bundle, rows)
-    result = verify_bundle(bundle)
+    write_lines(export, rows)
+    result = verify_export(export)
     assert not result.ok and result.first_bad_seq == 12 and "altered" in result.problem
 
 
-def test_deleted_entry_is_named(bundle: Path) -> None:
-    rows = lines(bundle)
-    write_lines(bundle, rows[:4] + rows[5:])
-    result = verify_bundle(bundle)
+def test_deleted_entry_is_named(export: Path) -> None:
+    rows = lines(export)
+    write_lines(export, rows[:4] + rows[5:])
+    result = verify_export(export)
     assert result.first_bad_seq == 5 and "missing" in result.problem
 
 
-def test_swapped_entries_are_named(bundle: Path) -> None:
-    rows = lines(bundle)
+def test_swapped_entries_are_named(export: Path) -> None:
+    rows = lines(export)
     rows[6], rows[9] = rows[9], rows[6]
-    write_lines(bundle, rows)
-    assert verify_bundle(bundle).first_bad_seq == 7
+    write_lines(export, rows)
+    assert verify_export(export).first_bad_seq == 7
 
 
-def test_truncated_tail_is_named(bundle: Path) -> None:
-    write_lines(bundle, lines(bundle)[:17])
-    result = verify_bundle(bundle)
+def test_truncated_tail_is_named(export: Path) -> None:
+    write_lines(export, lines(export)[:17])
+    result = verify_export(export)
     assert result.first_bad_seq == 18 and "truncated" in result.problem
 
 
-def test_truncated_and_forged_tail_is_named(bundle: Path) -> None:
+def test_truncated_and_forged_tail_is_named(export: Path) -> None:
     # The forger keeps a perfect hash chain; only the signed checkpoints give it away.
-    rows = lines(bundle)[:10]
+    rows = lines(export)[:10]
     for seq in range(11, 21):
         row = {**rows[-1], "seq": seq, "payload": json.dumps({"i": seq, "forged": True}),
                "prev_hash": rows[-1]["entry_hash"]}
         row["entry_hash"] = entry_hash(row)
         rows.append(row)
-    write_lines(bundle, rows)
-    result = verify_bundle(bundle)
+    write_lines(export, rows)
+    result = verify_export(export)
     assert not result.ok and result.first_bad_seq == 9 and "forked" in result.problem
 
 
-def test_resigned_with_another_key_is_caught(bundle: Path, ledger, tmp_path: Path) -> None:
+def test_resigned_with_another_key_is_caught(export: Path, ledger, tmp_path: Path) -> None:
     from audit.checkpoints import Checkpoint
     from audit.keys import key_id, sign
 
     mallory = load_or_create_signing_key(tmp_path / "mallory.pem")
     forged = []
-    for c in json.loads((bundle / "checkpoints.json").read_text()):
+    for c in json.loads((export / "checkpoints.json").read_text()):
         cp = Checkpoint(**{**c, "key_id": key_id(mallory.public_key())})
         cp.signature = sign(mallory, cp.message())
         forged.append(cp.model_dump())
-    (bundle / "checkpoints.json").write_text(json.dumps(forged))
-    (bundle / "public_key.pem").write_text(public_pem(mallory.public_key()))
-    result = verify_bundle(bundle, ledger[1].public_key)
+    (export / "checkpoints.json").write_text(json.dumps(forged))
+    (export / "public_key.pem").write_text(public_pem(mallory.public_key()))
+    result = verify_export(export, ledger[1].public_key)
     assert not result.ok and "not the trusted key" in result.problem
-    (bundle / "public_key.pem").write_text(public_pem(ledger[1].public_key))
-    result = verify_bundle(bundle, ledger[1].public_key)
+    (export / "public_key.pem").write_text(public_pem(ledger[1].public_key))
+    result = verify_export(export, ledger[1].public_key)
     assert not result.ok and result.first_bad_seq == 8 and "bad signature" in result.problem
 
 

@@ -187,7 +187,7 @@ def test_replayed_transaction_is_not_done_twice(governance: Governance) -> None:
 
 def test_started_without_outcome_is_in_doubt(governance: Governance) -> None:
     a = action()
-    governance.writer.append("action.started", actor=a.actor, idempotency_key=a.idempotency_key)
+    governance.writer.append("action.started", actor=a.robot, idempotency_key=a.idempotency_key)
     effect = Effect()
     assert governance.gate.submit(a, effect).status == "in_doubt"
     assert effect.done == []
@@ -214,7 +214,7 @@ def test_system_failure_is_recorded_and_raised(governance: Governance) -> None:
 
 def test_unknown_outcome_found_in_the_app_is_reconciled(governance: Governance) -> None:
     a = action()
-    governance.writer.append("action.started", actor=a.actor, idempotency_key=a.idempotency_key)
+    governance.writer.append("action.started", actor=a.robot, idempotency_key=a.idempotency_key)
     effect = Effect()
     outcome = governance.gate.submit(a, effect, reconcile=lambda act: {"found": "in list"})
     assert outcome.status == "reconciled" and outcome.done and effect.done == []

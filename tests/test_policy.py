@@ -18,7 +18,7 @@ RESULTS = run_rego_tests(POLICIES)
 def payment(amount: str, status: str | None = "entered") -> dict:
     return {
         "action": {"kind": "acme.release_payment", "target": "acme-payables",
-                   "actor": "robot:acme-payables", "requested_by": "alice",
+                   "robot": "robot:acme-payables", "requested_by": "alice",
                    "params": {"vendor": "Globex Corporation", "invoice_number": "INV-1",
                               "amount": amount, "currency": "EUR"}},
         "context": {"invoice_status": status} if status else {},

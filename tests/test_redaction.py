@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audit import LedgerReader, LedgerWriter, export_bundle, open_engine
+from audit import LedgerReader, LedgerWriter, export_ledger, open_engine
 from audit.redaction import Redactor, iban_valid, luhn_valid
 from governance.models import Action
 from proctor.composition import Governance
@@ -43,7 +43,7 @@ def test_marked_named_and_patterned_secrets_are_redacted(tmp_path: Path) -> None
     assert LedgerReader(engine).verify().ok
 
 
-def test_gate_keeps_bank_details_out_of_ledger_and_bundle(governance: Governance,
+def test_gate_keeps_bank_details_out_of_ledger_and_its_export(governance: Governance,
                                                           tmp_path: Path) -> None:
     action = Action(kind="acme.login", target="acme-payables", actor="robot:x",
                     requested_by="alice", idempotency_key=f"login:{IBAN}",
@@ -52,9 +52,9 @@ def test_gate_keeps_bank_details_out_of_ledger_and_bundle(governance: Governance
     first = governance.gate.submit(action, lambda a: {"ok": True})
     again = governance.gate.submit(action, lambda a: {"ok": True})
     assert first.status == "succeeded" and again.status == "already_done"  # keys still match
-    export_bundle(governance.reader, governance.checkpoints, tmp_path / "bundle")
+    export_ledger(governance.reader, governance.checkpoints, tmp_path / "export")
     url = governance.settings.ledger.url.removeprefix("sqlite:///")
     stored = b"".join(p.read_bytes() for p in Path(url).parent.glob("proctor.db*"))
-    exported = b"".join(p.read_bytes() for p in (tmp_path / "bundle").iterdir())
+    exported = b"".join(p.read_bytes() for p in (tmp_path / "export").iterdir())
     for blob in (stored, exported):
         assert IBAN.encode() not in blob and b'"clerk"' not in blob

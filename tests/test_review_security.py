@@ -90,7 +90,7 @@ def csrf(client: httpx.Client) -> str:
 
 
 def payment(governance: Governance, amount: str = "48500.00", requested_by: str = "alice",
-            evidence: dict[str, str] | None = None, age_h: float = 0) -> Any:
+            preview: dict[str, str] | None = None, age_h: float = 0) -> Any:
     """A pending payment request; `age_h`: opened that many hours ago."""
     action = Action(kind="acme.release_payment", target="acme-payables",
                     actor="robot:acme-payables", requested_by=requested_by,
@@ -102,7 +102,7 @@ def payment(governance: Governance, amount: str = "48500.00", requested_by: str 
         then = datetime.now(UTC) - timedelta(hours=age_h)
         approvals = Approvals(governance.engine, governance.writer, governance.identity,
                               clock=lambda: then)
-    return approvals.open(action, governance.policy.decide(action.policy_input()), evidence)
+    return approvals.open(action, governance.policy.decide(action.policy_input()), preview)
 
 
 def bank_change(governance: Governance) -> Any:
@@ -145,7 +145,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/queue"): SIGNED_IN,
     ("POST", "/queue/bulk-approve"): frozenset({"approver"}),
     ("GET", "/requests/{request_id}"): SIGNED_IN,
-    ("GET", "/requests/{request_id}/evidence/{name}"): SIGNED_IN,
+    ("GET", "/requests/{request_id}/preview/{name}"): SIGNED_IN,
     ("POST", "/requests/{request_id}/approve"): frozenset({"approver"}),
     ("POST", "/requests/{request_id}/reject"): frozenset({"approver"}),
     ("POST", "/requests/{request_id}/edit"): frozenset({"approver"}),
@@ -200,7 +200,7 @@ def _call_for(governance: Governance, method: str, path: str, role: str,
     store.mkdir(parents=True, exist_ok=True)
     (store / f"{digest}.png").write_bytes(png)
     request = payment(governance, f"{20000 + len(governance.approvals.list())}.00",
-                      evidence={"screenshot": digest})
+                      preview={"screenshot": digest})
     caller = ROLES.get(role, "nobody")
     # A token is made for a service identity (an administrator may not make one for an
     # approver); the other user routes work on erin, an approver.
@@ -210,8 +210,8 @@ def _call_for(governance: Governance, method: str, path: str, role: str,
     if path == "/api/audit/proof/{seq}":
         governance.checkpoints.make()
     concrete = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
-    if path == "/requests/{request_id}/evidence/{name}":
-        concrete = f"/requests/{request.id}/evidence/screenshot"
+    if path == "/requests/{request_id}/preview/{name}":
+        concrete = f"/requests/{request.id}/preview/screenshot"
     if path == "/api/audit/search":
         concrete = f"{path}?q=a+payment+waits+for+approval&limit=3"
     vote = {"view_digest": request.view_digest, "comment": "fine"}
@@ -476,7 +476,7 @@ def test_an_approver_of_another_group_and_another_author_see_nothing(service) ->
     digest = hashlib.sha256(png).hexdigest()
     (governance.settings.evidence.dir / digest[:2]).mkdir(parents=True, exist_ok=True)
     (governance.settings.evidence.dir / digest[:2] / f"{digest}.png").write_bytes(png)
-    request = payment(governance, evidence={"screenshot": digest})
+    request = payment(governance, preview={"screenshot": digest})
     others = payment(governance, "30000.00", requested_by="zoe")
     vote = {"view_digest": request.view_digest, "comment": "mine now", "password": PASSWORD}
     for outsider in ("rita", "amy"):
@@ -491,7 +491,7 @@ def test_an_approver_of_another_group_and_another_author_see_nothing(service) ->
         assert request.id not in web.get("/queue", params={"group": "finance-approvers"}).text
         assert api.get(f"/api/approvals/{request.id}").status_code == 404
         assert web.get(f"/requests/{request.id}").status_code == 404
-        assert web.get(f"/requests/{request.id}/evidence/screenshot").status_code == 404
+        assert web.get(f"/requests/{request.id}/preview/screenshot").status_code == 404
         for kind in ("approve", "reject", "edit"):
             body = {**vote, "edits": {"amount": "1.00"}} if kind == "edit" else vote
             assert api.post(f"/api/approvals/{request.id}/{kind}", json=body
@@ -512,7 +512,7 @@ def test_an_approver_of_another_group_and_another_author_see_nothing(service) ->
     assert alice.get(f"/api/approvals/{request.id}").status_code == 200
     bob = browser(url, "bob")
     assert request.id in bob.get("/queue").text and others.id in bob.get("/queue").text
-    assert bob.get(f"/requests/{request.id}/evidence/screenshot").content == png
+    assert bob.get(f"/requests/{request.id}/preview/screenshot").content == png
 
 
 # --- tokens: nobody makes one that votes for someone else --------------------------------------
@@ -643,7 +643,7 @@ def test_queue_filters_by_age_and_group(service) -> None:
 
 # --- what a request page shows -----------------------------------------------------------------
 
-def test_request_page_shows_the_evidence(service) -> None:
+def test_request_page_shows_the_preview(service) -> None:
     import io
 
     from PIL import Image
@@ -675,13 +675,13 @@ def test_request_page_shows_the_evidence(service) -> None:
     assert "Source document" in html and "Total due: 1,250.00 EUR" in html
     for field, value in (("invoice_number", "INV-7781"), ("total", "1250.00")):  # extracted
         assert re.search(rf"<th>{field}</th>\s*<td>{re.escape(value)}</td>", html), field
-    assert f"/requests/{request.id}/evidence/screenshot" in html
-    shot = bob.get(f"/requests/{request.id}/evidence/screenshot")
+    assert f"/requests/{request.id}/preview/screenshot" in html
+    shot = bob.get(f"/requests/{request.id}/preview/screenshot")
     assert shot.status_code == 200 and shot.headers["content-type"] == "image/png"
     assert shot.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert Image.open(io.BytesIO(shot.content)).size == (64, 32)
     assert hashlib.sha256(shot.content).hexdigest() == screenshot
-    # A request without a screenshot says so, and has no evidence to fetch.
+    # A request without a screenshot says so, and has no preview file to fetch.
     plain = payment(governance)
     assert "No screenshot for this action." in bob.get(f"/requests/{plain.id}").text
-    assert bob.get(f"/requests/{plain.id}/evidence/screenshot").status_code == 404
+    assert bob.get(f"/requests/{plain.id}/preview/screenshot").status_code == 404

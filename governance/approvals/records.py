@@ -38,7 +38,9 @@ class ApprovalRequest(SQLModel, table=True):
     action_digest: str = Field(index=True, description="SHA-256 of the clear action proposed")
     action_json: str = Field(description="the action as shown to approvers (masked)")
     sensitive_json: str = Field(default="[]", description="names of masked parameters")
-    evidence_json: str = Field(default="{}", description="hashes of what the robot saw")
+    preview_json: str = Field(
+        default="{}", sa_column_kwargs={"name": "evidence_json"},  # the column's first name
+        description="the robot's preview for approvers: hashes of its evidence files")
     flow_run_id: str | None = Field(default=None, index=True)
     step: str | None = None
     requested_by: str = Field(index=True)
@@ -84,8 +86,8 @@ class ApprovalRequest(SQLModel, table=True):
         return json.loads(self.sensitive_json)
 
     @property
-    def evidence(self) -> dict[str, Any]:
-        return json.loads(self.evidence_json)
+    def preview(self) -> dict[str, Any]:
+        return json.loads(self.preview_json)
 
     @property
     def reasons(self) -> list[str]:

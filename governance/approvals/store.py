@@ -149,7 +149,7 @@ class Approvals:
     # --- the life of a request ---------------------------------------------------------------
 
     def open(self, action: Action, decision: Decision,
-             evidence: dict[str, Any] | None = None) -> ApprovalRequest:
+             preview: dict[str, Any] | None = None) -> ApprovalRequest:
         """A pending request for `action`, as the policy's `decision` asks.
 
         A run that proposes the same action again (it was resumed after a suspension, or
@@ -159,7 +159,7 @@ class Approvals:
         existing = self._open_for(action.digest())
         if existing is not None:
             return existing
-        request = _new_request(action, decision, evidence or {}, self._clock())
+        request = _new_request(action, decision, preview or {}, self._clock())
         self._record(request, "approval.requested", {
             "approver_group": request.approver_group,
             "escalation_group": request.escalation_group,
@@ -173,7 +173,7 @@ class Approvals:
             "policy_revision": decision.policy_revision,
             "reauthenticate": request.reauthenticate,
             "view_digest": request.view_digest,
-            "evidence": evidence or {},
+            "preview": preview or {},
         })
         with Session(self._engine) as session:
             session.add(request)
@@ -278,7 +278,7 @@ class Approvals:
         refusal = rules.use_refusal(request, action)
         if refusal is not None:
             why, error = refusal
-            self._refuse(request, action.actor, why)
+            self._refuse(request, action.robot, why)
             raise error
         to_run = views.apply_edits(action, request.edits) if request.edits else action
         self._record(request, "approval.used", {
@@ -454,7 +454,7 @@ class Approvals:
         )
 
 
-def _new_request(action: Action, decision: Decision, evidence: dict[str, Any],
+def _new_request(action: Action, decision: Decision, preview: dict[str, Any],
                  now: datetime) -> ApprovalRequest:
     """A pending request for `action` as `decision` asks, opened `now`, with its view digest."""
     expires_at, escalate_at = rules.deadlines(decision, now)
@@ -465,11 +465,11 @@ def _new_request(action: Action, decision: Decision, evidence: dict[str, Any],
         action_digest=action.digest(),
         action_json=json.dumps(views.masked_view(action), ensure_ascii=False),
         sensitive_json=json.dumps(sorted(action.sensitive)),
-        evidence_json=json.dumps(evidence),
+        preview_json=json.dumps(preview),
         flow_run_id=action.flow_run_id,
         step=action.step,
         requested_by=action.requested_by,
-        robot=action.actor,
+        robot=action.robot,
         flow_author=action.flow_author,
         approver_group=decision.approver_group or "",
         escalation_group=decision.escalation_group if escalate_at else None,

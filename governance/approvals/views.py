@@ -4,6 +4,7 @@
 - `view_digest`: SHA-256 of the rendered action, its run, step, expiry and version, which a
   vote names (`seen`) so that it counts only for what the approver saw;
 - `apply_edits`: the action an approver's edits describe;
+- `summary`: one line for a queue or a list, from any action's params;
 - `QueueFilter` and `queue_conditions`: which requests a queue page lists, paged by a keyset
   cursor (`encode_cursor` / `after_cursor`), oldest first.
 """
@@ -52,8 +53,11 @@ def view_digest(request: ApprovalRequest) -> str:
     expiry and version. A vote names it; a different one is refused."""
     view = request.view
     bound = {
-        "action": {k: view.get(k) for k in ("kind", "target", "actor", "requested_by", "params",
-                                            "flow_run_id", "step")},
+        "action": {**{k: view.get(k) for k in ("kind", "target", "requested_by", "params",
+                                              "flow_run_id", "step")},
+                   # the robot under its first name, so views stored before the rename keep
+                   # their digests
+                   "actor": view.get("robot", view.get("actor"))},
         "action_digest": request.action_digest,
         "expires_at": request.expires_at_utc.isoformat(),
         "version": request.version,
@@ -68,6 +72,27 @@ def apply_edits(action: Action, edits: dict[str, Any]) -> Action:
         "params": {**action.params, **edits},
         "context": {**action.context, "edited_from": action.id},
     })
+
+
+SUMMARY_PARAMS = 4
+SUMMARY_VALUE_CHARS = 40
+
+
+def summary(request: ApprovalRequest) -> str:
+    """One line for a queue or a list, for any kind of action: its first few params as they
+    will be carried out (edits applied, sensitive ones masked), `name value`, with long values
+    cut. Nested values are left to the request's page."""
+    parts = []
+    for name, value in request.view["params"].items():
+        if isinstance(value, (dict, list)) or value is None or value == "":
+            continue
+        text = " ".join(str(value).split())
+        if len(text) > SUMMARY_VALUE_CHARS:
+            text = text[:SUMMARY_VALUE_CHARS - 1] + "…"
+        parts.append(f"{name} {text}")
+        if len(parts) == SUMMARY_PARAMS:
+            break
+    return " · ".join(parts)
 
 
 def amount_of(value: Any) -> float | None:

@@ -21,7 +21,7 @@ MAX_EDIT_ROUNDS = 3
 
 class Approval:
     """When policy requires approval: opens a request bound to the action's digest (with the
-    robot's preview as evidence), waits through the waiter, then reads the outcome from the
+    robot's preview), waits through the waiter, then reads the outcome from the
     approval store (never from whoever woke the wait). An action an approver edited goes
     through policy again, and is recorded, before it may run; an edit that needs more or other
     approvers than the request had is asked again, up to `MAX_EDIT_ROUNDS` times."""
@@ -36,9 +36,9 @@ class Approval:
     def __call__(self, proposal: Proposal, call_next: CallNext) -> Outcome:
         if proposal.decided.outcome != "require_approval":
             return call_next(proposal)
-        evidence = _preview(proposal)
+        preview = _preview(proposal)
         for _ in range(MAX_EDIT_ROUNDS):
-            request = self._approvals.open(proposal.action, proposal.decided, evidence)
+            request = self._approvals.open(proposal.action, proposal.decided, preview)
             self._waiter.wait(request)
             request = self._approvals.expire_if_due(request.id)  # the store decides
             if request.status in ("rejected", "expired"):

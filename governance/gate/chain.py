@@ -54,7 +54,7 @@ class Gate:
         `reconcile(action)` looks in the application for the effect of an earlier attempt whose
         outcome is unknown (it started, then crashed or failed for a system reason); it returns
         what it found, or None. Without it, such an action is left `in_doubt`, not repeated.
-        `preview(action)` is called, when a person must approve, to capture evidence for them
+        `preview(action)` is called, when a person must approve, to capture a preview for them
         (e.g. a screenshot of the filled form); it must change nothing. `harmless` marks a step
         that changes nothing (signing in), which a plan may run.
 

@@ -13,7 +13,7 @@ from governance.tracing import current_trace_id
 def entry(action: Action, kind: str, payload: dict[str, Any], actor: str | None = None) -> Event:
     """An entry about `action`; the robot is its actor unless another is named."""
     trace_id = current_trace_id()
-    return Event(kind, actor or action.actor,
+    return Event(kind, actor or action.robot,
                  payload={"requested_by": action.requested_by, **payload,
                           **({"trace_id": trace_id} if trace_id else {})},
                  flow_run_id=action.flow_run_id, action_id=action.id,

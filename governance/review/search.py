@@ -12,7 +12,6 @@ is a convenience, never evidence: every hit is read back from the ledger itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from audit import LedgerEntry, LedgerReader
 from inference import Embedder, VectorIndex
@@ -56,17 +55,6 @@ class LedgerSearch:
             seq = int(hit.id.removeprefix("entry:"))
             found += [LedgerHit(entry, hit.score) for entry in self._reader.query(seq=seq)]
         return found
-
-
-class _Wired(Protocol):
-    def ledger_search(self) -> LedgerSearch: ...
-
-
-def open_ledger_search(governance: _Wired) -> LedgerSearch:
-    """The ledger search the composition root wires (`proctor.composition.ledger_search`: its
-    index and embedding model). Kept for callers written before it moved there: call
-    `governance.ledger_search()` instead."""
-    return governance.ledger_search()
 
 
 def _describe(row: dict) -> str:

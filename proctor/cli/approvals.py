@@ -27,7 +27,7 @@ def approvals_list(
     = "pending",
     group: Annotated[Optional[str], typer.Option(help="only this approver group's")] = None,
     reason: Annotated[Optional[str], typer.Option(help="only with this policy reason")] = None,
-    action_kind: Annotated[Optional[str], typer.Option(help="e.g. acme.release_payment")]
+    action_kind: Annotated[Optional[str], typer.Option(help="e.g. crm.update_contact")]
     = None,
     min_age_s: Annotated[Optional[float], typer.Option(min=0, help="waiting at least")] = None,
     max_age_s: Annotated[Optional[float], typer.Option(min=0, help="waiting at most")] = None,
@@ -166,12 +166,11 @@ def _queue(governance: Governance, wanted: QueueFilter) -> Iterator[ApprovalRequ
 
 
 def _line(r: ApprovalRequest) -> str:
-    """One request on one line: id, status, kind, group, requester, reasons, what and how much."""
-    params = r.action["params"]
+    """One request on one line: id, status, kind, group, requester, reasons, its params."""
+    from governance.approvals.views import summary
+
     return (f"{r.id}  {r.status:<8} {r.action_kind:<26} group={r.approver_group:<18} "
-            f"by={r.requested_by:<8} {', '.join(r.reasons)}  "
-            f"{params.get('invoice_number') or params.get('vendor', '')} "
-            f"{params.get('amount', '')}").rstrip()
+            f"by={r.requested_by:<8} {', '.join(r.reasons)}  {summary(r)}").rstrip()
 
 
 def _vote(request_id: str, as_user: str | None, password_stdin: bool,

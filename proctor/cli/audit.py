@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from proctor.cli.common import AsJson, fail, load_governance
+from proctor.cli.common import AsJson, fail, load_governance, read_public_key
 
 if TYPE_CHECKING:
     from audit import LedgerEntry
@@ -20,17 +20,17 @@ app = typer.Typer(help="Read and verify the ledger.", no_args_is_help=True)
 
 @app.command("verify")
 def audit_verify(
-    bundle: Annotated[Optional[Path], typer.Option(help="check an exported bundle offline")]
-    = None,
+    export: Annotated[Optional[Path], typer.Option(
+        "--export", "--bundle", help="check a ledger export (`proctor audit export`) offline; "
+        "--bundle is its older name")] = None,
     public_key: Annotated[Optional[Path], typer.Option(help="the PEM key you trust")] = None,
 ) -> None:
     """Check the hash chain and every signed checkpoint; exit 1 and name the first bad entry."""
-    from audit import verify_bundle
-    from audit.keys import load_public_key
+    from audit import verify_export
 
-    trusted = load_public_key(public_key.read_bytes()) if public_key else None
-    if bundle is not None:
-        result = verify_bundle(bundle, trusted)
+    trusted = read_public_key(public_key) if public_key else None
+    if export is not None:
+        result = verify_export(export, trusted)
     else:
         governance = load_governance()
         key = trusted or governance.checkpoints.public_key
@@ -80,13 +80,13 @@ def audit_consistency(old: int, new: int) -> None:
 
 
 @app.command("export")
-def audit_export(out: Annotated[Path, typer.Option(help="a new folder for the bundle")]) -> None:
-    """Write an evidence bundle that `proctor audit verify --bundle` checks offline."""
-    from audit import export_bundle
+def audit_export(out: Annotated[Path, typer.Option(help="a new folder for the export")]) -> None:
+    """Write a ledger export that `proctor audit verify --export` checks offline."""
+    from audit import export_ledger
 
     governance = load_governance()
     try:
-        manifest = export_bundle(governance.reader, governance.checkpoints, out)
+        manifest = export_ledger(governance.reader, governance.checkpoints, out)
     except FileExistsError as exc:
         fail(str(exc), 2)
     typer.echo(json.dumps(manifest, indent=2))
@@ -101,7 +101,7 @@ def audit_tail(n: Annotated[int, typer.Option("-n", min=1)] = 20, as_json: AsJso
 @app.command("query")
 def audit_query(
     flow_run: Annotated[Optional[str], typer.Option(help="flow run id")] = None,
-    action_kind: Annotated[Optional[str], typer.Option(help="e.g. acme.create_invoice")] = None,
+    action_kind: Annotated[Optional[str], typer.Option(help="e.g. crm.update_contact")] = None,
     actor: Annotated[Optional[str], typer.Option(help="who caused the entry")] = None,
     kind: Annotated[Optional[str], typer.Option(help="event, e.g. approval.approved")] = None,
     since: Annotated[Optional[str], typer.Option(help="ISO time, e.g. 2026-11-24T09:00")] = None,
@@ -134,10 +134,8 @@ def audit_search(
 ) -> None:
     """Entries closest in meaning to TEXT (local embedding model; the index is kept in
     PROCTOR_DOCUMENTS_DIR and brought up to date first)."""
-    from governance.review.search import open_ledger_search
-
     try:
-        hits = open_ledger_search(load_governance()).search(text, k=k)
+        hits = load_governance().ledger_search().search(text, k=k)
     except ValueError as exc:
         fail(str(exc), 2)
     for hit in hits:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 import typer
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from governance.identity.users import User
     from governance.services import Governance
 
@@ -73,3 +75,18 @@ def refuse(governance: Governance, who: str, command: str, why: str, code: int =
     governance.writer.append("access.refused", actor=who or "anonymous", payload={
         "path": f"cli {command}", "method": "admin", "reason": why})
     fail(f"refused: {why}", code)
+
+
+def read_public_key(path: Path) -> Ed25519PublicKey:
+    """The public key in `path`, or a clear exit 2 naming what is wrong with it."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    from audit.keys import load_public_key
+
+    try:
+        return load_public_key(path.read_bytes())
+    except OSError as exc:
+        fail(f"cannot read the public key {path}: {exc.strerror or exc}", 2)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        fail(f"{path} is not an Ed25519 public key in PEM form ({exc}); pass the "
+             "public_key.pem the ledger's operator gave you", 2)

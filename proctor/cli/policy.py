@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from proctor.cli.common import PolicyDir, fail, load_governance
+from proctor.cli.common import PolicyDir, fail, load_governance, read_public_key
 
 if TYPE_CHECKING:
     from audit import LedgerEntry
@@ -106,12 +106,12 @@ def policy_verify_bundle(
     """Check a bundle as a worker would: exit 0 when it may be used, 1 with the reason."""
     import tempfile
 
-    from audit.keys import load_public_key
     from governance.policy.bundles import BundleRefused, open_bundle
 
+    trusted = read_public_key(public_key)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            info, _ = open_bundle(bundle, load_public_key(public_key.read_bytes()), Path(tmp))
+            info, _ = open_bundle(bundle, trusted, Path(tmp))
     except (BundleRefused, OSError, ValueError) as exc:
         fail(f"refused: {exc}")
     typer.echo(f"bundle OK: id {info.id[:16]}, revision {info.revision[:16]}, "

@@ -24,7 +24,7 @@ def stack_up(
     state_dir: StateDir = None,
     app_limit: Annotated[Optional[list[str]], typer.Option(
         help="TARGET=N: at most N sessions at once against that application, e.g. "
-             "acme-payables=2")] = None,
+             "crm=2")] = None,
     worker_limit: Annotated[Optional[int], typer.Option(
         min=1, help="flow runs each worker runs at once (default: no cap)")] = None,
     deploy: Annotated[bool, typer.Option(
@@ -37,7 +37,7 @@ def stack_up(
     for item in app_limit or []:
         target, _, number = item.partition("=")
         if not target or not number.isdigit():
-            fail(f"--app-limit {item!r}: write TARGET=N, e.g. acme-payables=2", 2)
+            fail(f"--app-limit {item!r}: write TARGET=N, e.g. crm=2", 2)
         limits[target] = int(number)
     folder = state_dir or STATE_DIR
     try:

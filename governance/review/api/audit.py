@@ -57,9 +57,7 @@ def ledger_search(request: Request, governance: Governance) -> LedgerSearch:
     with _SEARCH_LOCK:
         found: LedgerSearch | None = getattr(request.app.state, "ledger_search", None)
         if found is None:
-            from governance.review.search import open_ledger_search
-
-            found = request.app.state.ledger_search = open_ledger_search(governance)
+            found = request.app.state.ledger_search = governance.ledger_search()
         return found
 
 

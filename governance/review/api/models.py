@@ -61,7 +61,7 @@ class RequestOut(BaseModel):
     policy_revision: str
     created_at: str
     expires_at: str
-    evidence: dict[str, Any]
+    preview: dict[str, Any]
 
 
 class QueueOut(BaseModel):
@@ -130,7 +130,7 @@ def request_out(r: ApprovalRequest) -> RequestOut:
         reauthenticate=r.reauthenticate, requested_by=r.requested_by,
         flow_run_id=r.flow_run_id, step=r.step, policy_revision=r.policy_revision,
         created_at=r.created_at.replace(tzinfo=UTC).isoformat(),
-        expires_at=r.expires_at_utc.isoformat(), evidence=r.evidence)
+        expires_at=r.expires_at_utc.isoformat(), preview=r.preview)
 
 
 def user_out(u: User) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from governance.approvals.store import ApprovalRequest, QueueFilter
+from governance.approvals.store import QueueFilter
+from governance.approvals.views import summary
 from governance.errors import ApprovalError
 from governance.identity import access
 from governance.review.deps import PageAuth, Pages
@@ -19,15 +20,6 @@ from governance.review.web.pages import render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 STATUSES = ("pending", "approved", "rejected", "expired")
-
-
-def summary(request: ApprovalRequest) -> str:
-    """One line for the queue: invoice number, vendor, amount (those present)."""
-    params = request.view["params"]
-    parts = [str(params[k]) for k in ("invoice_number", "vendor") if params.get(k)]
-    if params.get("amount"):
-        parts.append(f"{params['amount']} {params.get('currency', '')}".strip())
-    return " · ".join(parts)
 
 
 @router.get("/")

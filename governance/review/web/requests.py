@@ -1,4 +1,4 @@
-"""One request's page: what was proposed (and edited), its evidence, its votes, and the forms
+"""One request's page: what was proposed (and edited), its preview, its votes, and the forms
 to approve, reject, or approve with edits (previewed first).
 
 What the approver sees is what their vote is bound to: every form carries the request's
@@ -49,7 +49,7 @@ def load(auth: PageAuth, request: Request,
 
 def show(auth: PageAuth, request: Request, user: User, session: WebSession,
          item: ApprovalRequest, status: int = 200, **extra: Any) -> HTMLResponse:
-    """The request page, with `extra` context (an error, an edit preview)."""
+    """The request page, with `extra` context (an error, the changes an approver is about to confirm)."""
     approvals = auth.governance.approvals
     why_not = (approvals.may_vote(item, user.name) if access.allowed(user, "vote")
                else "Your roles do not include approving.")
@@ -63,7 +63,7 @@ def show(auth: PageAuth, request: Request, user: User, session: WebSession,
     return render(
         request, "request.html", status, user=user, session=session, r=item, rows=rows,
         votes=approvals.votes(item.id), why_not=why_not, may_vote=why_not is None,
-        context=item.action.get("context", {}), evidence=item.evidence,
+        context=item.action.get("context", {}), preview=item.preview,
         needs_password=item.reauthenticate and not auth.sessions.recently_confirmed(
             session, auth.settings.reauth_window_s), **extra)
 
@@ -77,17 +77,17 @@ def request_page(request: Request, request_id: str, auth: Pages) -> Response:
     return show(auth, request, user, session, item)
 
 
-@router.get("/requests/{request_id}/evidence/{name}")
-def evidence(request: Request, request_id: str, name: str, auth: Pages) -> Response:
+@router.get("/requests/{request_id}/preview/{name}")
+def preview_file(request: Request, request_id: str, name: str, auth: Pages) -> Response:
     try:
         user, _, item = load(auth, request, request_id)
     except _NeedLogin:
         return auth.login_redirect(request)
-    digest = item.evidence.get(name)
+    digest = item.preview.get(name)
     path = _evidence_file(auth.governance.settings.evidence.dir, digest) if \
         isinstance(digest, str) else None
     if path is None:
-        raise HTTPException(404, "No such evidence for this request.")
+        raise HTTPException(404, "No such preview file for this request.")
     return FileResponse(path, media_type="image/png" if path.suffix == ".png"
                         else "text/plain; charset=utf-8")
 
@@ -153,7 +153,7 @@ async def edit_preview(request: Request, request_id: str, auth: Pages) -> Respon
     edits = _edits(form)
     changes = [{"key": k, "old": current.get(k), "new": v} for k, v in edits.items()
                if k in current and v != current.get(k)]
-    return show(auth, request, user, session, item, preview=changes, edits=edits,
+    return show(auth, request, user, session, item, changes=changes, edits=edits,
                 comment=form.get("comment", ""))
 
 
