@@ -1,6 +1,7 @@
-"""One attempt at a time per business transaction, across threads, processes and machines.
+"""The key lock: one attempt at a time per idempotency key, across threads, processes and
+machines.
 
-`transaction_lock(engine, key)` is held while an attempt runs. On PostgreSQL it is a
+`key_lock(engine, key)` is held while an attempt runs. On PostgreSQL it is a
 session-level advisory lock on a dedicated connection; on SQLite an exclusive `flock` on a
 file in `.<database name>.locks/` beside the database. Either way a worker that dies (even by
 SIGKILL) lets go at once: its connection or file descriptor goes with it, so a crash never
@@ -21,13 +22,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 
-class TransactionBusy(Exception):
-    """Another attempt holds the business transaction's lock longer than we may wait."""
+class KeyBusy(Exception):
+    """Another attempt holds the key lock longer than we may wait."""
 
 
 @contextmanager
-def transaction_lock(engine: Engine, key: str, wait_s: float = 60.0) -> Iterator[None]:
-    """Hold the lock of business transaction `key`; raises `TransactionBusy` after `wait_s`."""
+def key_lock(engine: Engine, key: str, wait_s: float = 60.0) -> Iterator[None]:
+    """Hold the key lock of idempotency key `key`; raises `KeyBusy` after `wait_s`."""
     digest = hashlib.sha256(key.encode()).digest()
     if engine.dialect.name == "postgresql":
         number = int.from_bytes(digest[:8], "big", signed=True)
@@ -68,6 +69,6 @@ def _until(wait_s: float, key: str, attempt) -> None:  # type: ignore[no-untyped
     deadline = time.monotonic() + wait_s
     while not attempt():
         if time.monotonic() >= deadline:
-            raise TransactionBusy(f"another attempt at {key!r} has been running for over "
-                                  f"{wait_s:.0f} s")
+            raise KeyBusy(f"another attempt at {key!r} has been running for over "
+                          f"{wait_s:.0f} s")
         time.sleep(0.05)

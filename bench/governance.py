@@ -42,7 +42,7 @@ from robots.browser import BrowserPool, launch
 from robots.settings import BrowserSettings
 
 INPUT = {"action": {"kind": "acme.release_payment", "target": "acme-payables",
-                    "actor": "robot:acme-payables", "requested_by": "alice",
+                    "robot": "robot:acme-payables", "requested_by": "alice",
                     "params": {"vendor": "Globex Corporation", "invoice_number": "INV-1",
                                "amount": "1250.00", "currency": "EUR"}},
          "context": {"invoice_status": "entered"}}
@@ -81,7 +81,7 @@ def gate_cost(settings: Settings, n: int) -> dict[str, Any]:
     def actions() -> None:
         for _ in range(n):
             action = Action(kind="acme.release_payment", target="acme-payables",
-                            actor="robot:bench", requested_by="alice",
+                            robot="robot:bench", requested_by="alice",
                             params=INPUT["action"]["params"], context=INPUT["context"])
             gate.submit(action, lambda a: {})
 
@@ -94,8 +94,8 @@ def robot_steps(settings: Settings, steps: int, tmp: Path) -> list[dict[str, Any
     with serve(AcmeConfig(db_path=tmp / "acme.db")) as url, launch(BrowserSettings()) as browser:
         robot = AcmePayablesRobot(governance.gate, browser, AcmeSettings(url=url),
                                   requested_by="alice", flow_run_id=None)
-        with BrowserPool.over(browser, timeout_ms=10_000).transaction("bench") as txn:
-            robot.session.log_in(txn)
+        with BrowserPool.over(browser, timeout_ms=10_000).attempt("bench") as attempt:
+            robot.session.log_in(attempt)
             ungoverned, governed = [], []
             for i in range(steps):
                 action = robot._action("acme.create_invoice", {
@@ -104,12 +104,12 @@ def robot_steps(settings: Settings, steps: int, tmp: Path) -> list[dict[str, Any
                     "description": "bench"}, key=f"bench:{i}",
                     context={"duplicate_invoice": False, "vendor_exists": True})
                 started = time.perf_counter()
-                robot._do_create_invoice(txn, action.model_copy(update={
+                robot._do_create_invoice(attempt, action.model_copy(update={
                     "params": {**action.params, "invoice_number": f"U-{i}"}}))
                 ungoverned.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 outcome = governance.gate.submit(
-                    action, lambda a: robot._do_create_invoice(txn, a))
+                    action, lambda a: robot._do_create_invoice(attempt, a))
                 governed.append(time.perf_counter() - started)
                 assert outcome.status == "succeeded", outcome
     free, gated = statistics.median(ungoverned), statistics.median(governed)

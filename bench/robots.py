@@ -2,9 +2,9 @@
 governed (every submit an Action through the Gate: policy, ledger) beside ungoverned (the same
 robot calling its effect directly), alternating episode by episode in one run.
 
-Each episode is one business transaction: a fresh browser context, the task page loaded,
-seeded (`Math.seedrandom(seed)`), started, solved, and its reward read. Success means the task's
-raw reward is positive.
+Each episode is one business transaction: in a fresh browser context (an attempt) the task page
+is loaded, seeded (`Math.seedrandom(seed)`), started and solved, and its reward read. Success
+means the task's raw reward is positive.
 
     python -m bench.robots [--seeds 50] [--tasks login-user,enter-text] [--trace-dir DIR]
 """
@@ -55,9 +55,9 @@ def run_task(pool: BrowserPool, base_url: str, governed: TaskRobot, free: TaskRo
              seeds: range, *, fresh_context: bool) -> dict[str, list[EpisodeResult]]:
     """Every seed once governed and once not, alternating which goes first.
 
-    By default MiniWoB's own protocol: one transaction (context and page) per task and mode,
-    the page loaded once and reset in place by each episode's start. With `fresh_context`
-    every episode is its own transaction: a new context and a page load each time.
+    By default MiniWoB's own protocol: one attempt (context and page) per task and mode, the
+    page loaded once and reset in place by each episode's start. With `fresh_context` every
+    episode gets its own attempt: a new context and a page load each time.
     """
     runs: dict[str, list[EpisodeResult]] = {"governed": [], "ungoverned": []}
     robots = {"governed": governed, "ungoverned": free}
@@ -67,14 +67,14 @@ def run_task(pool: BrowserPool, base_url: str, governed: TaskRobot, free: TaskRo
                 runs[mode].append(run_episode(pool, base_url, robots[mode], seed))
         return runs
     task = governed.task
-    with pool.transaction(f"miniwob {task} governed") as gov_txn, \
-            pool.transaction(f"miniwob {task} ungoverned") as free_txn:
-        txns = {"governed": gov_txn, "ungoverned": free_txn}
-        for txn in txns.values():
-            txn.goto(f"{base_url}miniwob/{task}.html")  # loaded once, before measuring
+    with pool.attempt(f"miniwob {task} governed") as governed_attempt, \
+            pool.attempt(f"miniwob {task} ungoverned") as free_attempt:
+        attempts = {"governed": governed_attempt, "ungoverned": free_attempt}
+        for attempt in attempts.values():
+            attempt.goto(f"{base_url}miniwob/{task}.html")  # loaded once, before measuring
         for seed in seeds:
             for mode in _order(seed):
-                runs[mode].append(play_episode(txns[mode], base_url, robots[mode], seed))
+                runs[mode].append(play_episode(attempts[mode], base_url, robots[mode], seed))
     return runs
 
 
@@ -123,9 +123,9 @@ def main() -> None:
     parser.add_argument("--tasks", default="all",
                         help=f"comma-separated, or 'all' ({', '.join(sorted(ROBOTS))})")
     parser.add_argument("--fresh-context", action="store_true",
-                        help="every episode its own transaction: new context and page load")
+                        help="every episode its own attempt: new context and page load")
     parser.add_argument("--trace-dir", type=Path, default=None,
-                        help="trace every transaction (traces kept for failed episodes)")
+                        help="trace every attempt (traces kept for failed episodes)")
     args = parser.parse_args()
     tasks = sorted(ROBOTS) if args.tasks == "all" else args.tasks.split(",")
     unknown = [t for t in tasks if t not in ROBOTS]

@@ -52,7 +52,7 @@ def summarize(results: list[TransactionResult], verified: str) -> dict[str, Any]
     counts = Counter(r.status for r in results)
     return {
         "invoices": len(results),
-        "entered": counts["entered"],
+        "succeeded": counts["succeeded"],
         "already_done": counts["already_done"],
         "reconciled": counts["reconciled"],
         "denied": counts["denied"],

@@ -3,10 +3,11 @@
 Toolkit (each module small, imported on its own; nothing heavy is imported here):
 
 - `robots.browser`     `BrowserPool` / `worker_pool()`: one Chromium per worker, a fresh traced
-                       context per business transaction, retries with backoff for system errors;
+                       context per attempt, retries with backoff for system errors;
                        `BrowserPool.over(browser)` for a Chromium the flow started itself
-- `robots.transaction` `Transaction`: goto / form / click / expect_navigation / submit through
-                       the Gate, traces kept for failed transactions, secrets kept out of traces
+- `robots.attempt`     `Attempt`: one try at a business transaction: goto / form / click /
+                       expect_navigation / submit through the Gate, traces kept for failed
+                       attempts, secrets kept out of traces
 - `robots.forms`       forms described by labels, not ids: `find_form`, `Field`, `FormError`s
 - `robots.pages`       reading pages: table rows by column headers (`find_row`), the app's
                        confirmations and error messages (`Messages`, `confirm`)

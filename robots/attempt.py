@@ -1,19 +1,19 @@
-"""One business transaction in the browser: a fresh context and page, a Playwright trace kept
-only if the transaction fails, and a window that keeps secrets out of every recording.
+"""One attempt at a business transaction in the browser: a fresh context and page, a Playwright
+trace kept only if the attempt fails, and a window that keeps secrets out of every recording.
 
-    with pool.transaction("enter invoice 4711") as txn:       # see robots.browser.BrowserPool
-        txn.goto(url + "/login")
-        form = txn.form({"Username": "clerk", "Password": secrets.get("acme/password")},
-                        submit="Log in")
+    with pool.attempt("enter invoice 4711") as attempt:    # see robots.browser.BrowserPool
+        attempt.goto(url + "/login")
+        form = attempt.form({"Username": "clerk", "Password": secrets.get("acme/password")},
+                            submit="Log in")
         form.fill()
-        with txn.expect_navigation():                          # the app's answer, 5xx checked
+        with attempt.expect_navigation():                   # the app's answer, 5xx checked
             form.submit()
-        outcome = txn.submit(gate, action, perform=lambda a: ...)
+        outcome = attempt.submit(gate, action, perform=lambda a: ...)
 
 Playwright traces record every typed value and every input's value in their DOM snapshots, and
 Playwright does not redact them. So tracing is stopped (its part saved) before a secret is typed,
 and started again only once no page of the context holds the secret any more (not in an input,
-the HTML, or the URL); a transaction whose secret never leaves the page is not traced after it.
+the HTML, or the URL); an attempt whose secret never leaves the page is not traced after it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import BrowserContext, Page, Response
 from playwright.sync_api import Error as PlaywrightError
@@ -35,6 +35,9 @@ from governance.errors import ApplicationError
 from governance.models import Action, Outcome
 from robots.forms import DEFAULT_TIMEOUT_MS, FieldValue, Form, find_form
 from robots.forms import click as click_button
+
+if TYPE_CHECKING:
+    from governance.gate import Gate
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +50,10 @@ _HOLDS_JS = """(secrets) => {
 }"""
 
 
-class Submitter(Protocol):
-    """What a robot hands its side effects to: the Gate (`governance.gate.Gate`). Steps marked
-    `harmless` (signing in) are passed `harmless=True`; others are called without it."""
-
-    def submit(self, action: Action, perform: Any, reconcile: Any = None,
-               preview: Any = None) -> Outcome: ...
-
-
-class Transaction:
-    """A business transaction's browser state. Made by `BrowserPool.transaction`; use `page`
-    freely for reading, `form`/`click`/`goto` for the toolkit's checked steps, and `submit` to
-    send a side effect through the Gate."""
+class Attempt:
+    """The browser state of one try at a business transaction. Made by `BrowserPool.attempt`;
+    use `page` freely for reading, `form`/`click`/`goto` for the toolkit's checked steps, and
+    `submit` to send a side effect through the Gate."""
 
     def __init__(self, name: str, context: BrowserContext, page: Page, *,
                  trace_dir: Path | None, timeout_ms: float) -> None:
@@ -77,13 +72,14 @@ class Transaction:
 
     @classmethod
     def open(cls, name: str, context: BrowserContext, *, trace_dir: Path | None,
-             timeout_ms: float) -> Transaction:
+             timeout_ms: float) -> Attempt:
         """Start tracing `context` (when `trace_dir` is set), then open its page."""
         if trace_dir is not None:
             context.tracing.start(screenshots=True, snapshots=True, title=name)
-        txn = cls(name, context, context.new_page(), trace_dir=trace_dir, timeout_ms=timeout_ms)
-        txn._tracing = trace_dir is not None
-        return txn
+        attempt = cls(name, context, context.new_page(), trace_dir=trace_dir,
+                      timeout_ms=timeout_ms)
+        attempt._tracing = trace_dir is not None
+        return attempt
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -101,7 +97,7 @@ class Transaction:
     def form(self, values: Mapping[Any, FieldValue], *, submit: str | Sequence[str] | None = None,
              within: str | None = None, timeout_ms: float | None = None,
              labels_only: bool = False) -> Form:
-        """Find a form (and its `submit` button) by meaning on this transaction's page; see
+        """Find a form (and its `submit` button) by meaning on this attempt's page; see
         `robots.forms.find_form`. `Form.submit()` clicks the button."""
         self.resume_tracing()
         return find_form(self.page, values, submit=submit, within=within, guard=self,
@@ -128,7 +124,7 @@ class Transaction:
                                    "whether it did what was asked is unknown")
         self.resume_tracing()
 
-    def submit(self, gate: Submitter, action: Action, perform: Any, *, reconcile: Any = None,
+    def submit(self, gate: Gate, action: Action, perform: Any, *, reconcile: Any = None,
                preview: Any = None, harmless: bool = False) -> Outcome:
         """`gate.submit(...)`, noting a failed outcome so the trace is kept. `harmless` steps
         (signing in to read what the policy needs) run in plan mode too, if the policy allows.
@@ -140,7 +136,7 @@ class Transaction:
         return outcome
 
     def mark_failed(self, reason: str) -> None:
-        """Keep this transaction's trace: it went wrong even though nothing was raised."""
+        """Keep this attempt's trace: it went wrong even though nothing was raised."""
         self.failed = True
         self.failure = self.failure or reason
 
@@ -187,7 +183,7 @@ class Transaction:
             self.context.tracing.stop()
 
     def _finish(self) -> None:
-        """End tracing; keep the trace parts only if the transaction failed."""
+        """End tracing; keep the trace parts only if the attempt failed."""
         try:
             if self._tracing:
                 self._stop_part(keep=self.failed)
@@ -200,7 +196,7 @@ class Transaction:
                 shutil.move(part, kept)
                 self.trace_paths.append(kept)
             if self.trace_paths:
-                log.info("transaction %r failed (%s); trace kept: %s", self.name, self.failure,
+                log.info("attempt %r failed (%s); trace kept: %s", self.name, self.failure,
                          ", ".join(str(p) for p in self.trace_paths))
         else:
             for part in self._parts:
@@ -208,7 +204,7 @@ class Transaction:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "transaction"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "attempt"
 
 
 def _first_line(exc: PlaywrightError) -> str:

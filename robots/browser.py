@@ -1,9 +1,10 @@
-"""Chromium for robots: one browser per worker, one fresh context per business transaction.
+"""Chromium for robots: one browser per worker, one fresh context per attempt at a business
+transaction.
 
-`BrowserPool` is the toolkit's way in (reused browser, traced transactions, retries);
-`BrowserPool.over(browser)` gives the same transactions over a Chromium the caller started with
-`launch` (a flow that owns its browser). `transaction_context` is the bare building block: a
-clean context with nothing of the toolkit's around it.
+`BrowserPool` is the toolkit's way in (reused browser, traced attempts, retries);
+`BrowserPool.over(browser)` gives the same attempts over a Chromium the caller started with
+`launch` (a flow that owns its browser). `attempt_context` is the bare building block: a clean
+context with nothing of the toolkit's around it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwr
 from playwright.sync_api import Error as PlaywrightError
 
 from governance.errors import ApplicationError, BusinessRuleError
+from robots.attempt import Attempt
 from robots.settings import BrowserSettings
-from robots.transaction import Transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,8 +56,8 @@ def launch(settings: BrowserSettings) -> Iterator[Browser]:
 
 
 @contextmanager
-def transaction_context(browser: Browser, timeout_ms: float) -> Iterator[BrowserContext]:
-    """A clean context (no cookies, no cache) for one business transaction."""
+def attempt_context(browser: Browser, timeout_ms: float) -> Iterator[BrowserContext]:
+    """A clean context (no cookies, no cache) for one attempt at a business transaction."""
     context = browser.new_context()
     context.set_default_timeout(timeout_ms)
     try:
@@ -66,13 +67,13 @@ def transaction_context(browser: Browser, timeout_ms: float) -> Iterator[Browser
 
 
 class BrowserPool:
-    """One Chromium per worker, started on first use and reused; a fresh context per business
-    transaction, traced when `trace_dir` is set (traces are kept only for failed ones).
+    """One Chromium per worker, started on first use and reused; a fresh context per attempt at
+    a business transaction, traced when `trace_dir` is set (traces are kept only for failed ones).
 
         pool = BrowserPool(settings.browser, trace_dir=Path(".proctor/traces"))
-        with pool.transaction("enter invoice 4711") as txn:
-            txn.goto(url)
-        result = pool.run("enter invoice 4711", lambda txn: robot.enter(txn, row))  # retried
+        with pool.attempt("enter invoice 4711") as attempt:
+            attempt.goto(url)
+        result = pool.run("enter invoice 4711", lambda a: robot.enter(a, row))  # retried
         pool.close()
 
     Playwright's sync objects belong to the thread that made them: use a pool from the thread
@@ -94,7 +95,7 @@ class BrowserPool:
     def over(cls, browser: Browser, *, timeout_ms: float,
              trace_dir: Path | None = None) -> BrowserPool:
         """A pool over a Chromium the caller started (with `launch`) and will close: the same
-        transactions, traces and retries; the pool never closes it, and cannot restart it.
+        attempts, traces and retries; the pool never closes it, and cannot restart it.
 
             with launch(settings.browser) as browser:
                 pool = BrowserPool.over(browser, timeout_ms=settings.browser.timeout_ms)
@@ -123,61 +124,61 @@ class BrowserPool:
         return self._browser
 
     @contextmanager
-    def transaction(self, name: str) -> Iterator[Transaction]:
-        """A fresh context and page for one business transaction.
+    def attempt(self, name: str) -> Iterator[Attempt]:
+        """A fresh context and page for one attempt at a business transaction.
 
-        A Playwright error escaping the block becomes an `ApplicationError` (retry with a fresh
-        context); the trace of a failed transaction is kept under `trace_dir` and named in the
-        error's notes and in `Transaction.trace_paths`.
+        A Playwright error escaping the block becomes an `ApplicationError` (retry in a fresh
+        attempt); the trace of a failed attempt is kept under `trace_dir` and named in the
+        error's notes and in `Attempt.trace_paths`.
         """
         context = self.browser().new_context(**self._context_options)
         context.set_default_timeout(self.settings.timeout_ms)
         try:
-            txn = Transaction.open(name, context, trace_dir=self.trace_dir,
+            attempt = Attempt.open(name, context, trace_dir=self.trace_dir,
                                    timeout_ms=self.settings.timeout_ms)
         except PlaywrightError as exc:
             with suppress(PlaywrightError):
                 context.close()
-            raise ApplicationError(f"transaction {name!r} could not open a page: "
+            raise ApplicationError(f"attempt {name!r} could not open a page: "
                                    f"{_first_line(exc)}") from exc
         try:
-            yield txn
+            yield attempt
         except PlaywrightError as exc:
-            txn.mark_failed(_first_line(exc))
-            self._end(txn, context)
-            error = ApplicationError(f"transaction {name!r}: {_first_line(exc)}")
-            _note_traces(error, txn)
+            attempt.mark_failed(_first_line(exc))
+            self._end(attempt, context)
+            error = ApplicationError(f"attempt {name!r}: {_first_line(exc)}")
+            _note_traces(error, attempt)
             raise error from exc
         except BaseException as exc:
-            txn.mark_failed(f"{type(exc).__name__}: {exc}")
-            self._end(txn, context)
-            _note_traces(exc, txn)
+            attempt.mark_failed(f"{type(exc).__name__}: {exc}")
+            self._end(attempt, context)
+            _note_traces(exc, attempt)
             raise
         else:
-            self._end(txn, context)
+            self._end(attempt, context)
 
-    def run(self, name: str, work: Callable[[Transaction], T], *, attempts: int = 3,
+    def run(self, name: str, work: Callable[[Attempt], T], *, attempts: int = 3,
             backoff_s: float = 1.0, max_backoff_s: float = 30.0) -> T:
-        """`work(txn)` in a fresh transaction; retried after an `ApplicationError` (timeout,
+        """`work(attempt)` in a fresh attempt; retried after an `ApplicationError` (timeout,
         crash, 5xx) with exponential backoff, each time in a new context; a
         `BusinessRuleError` (the app said no) is raised at once."""
-        for attempt in range(1, attempts + 1):
+        for n in range(1, attempts + 1):
             try:
-                with self.transaction(f"{name} (attempt {attempt})") as txn:
-                    return work(txn)
+                with self.attempt(f"{name} (attempt {n})") as attempt:
+                    return work(attempt)
             except BusinessRuleError:
                 raise
             except ApplicationError as exc:
-                if attempt == attempts:
+                if n == attempts:
                     raise
-                delay = min(max_backoff_s, backoff_s * 2 ** (attempt - 1))
+                delay = min(max_backoff_s, backoff_s * 2 ** (n - 1))
                 log.warning("%s: attempt %d failed (%s); retrying in %.1fs with a fresh "
-                            "context", name, attempt, str(exc).splitlines()[0], delay)
+                            "context", name, n, str(exc).splitlines()[0], delay)
                 time.sleep(delay)  # backoff between attempts, not a wait on a page
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        """Close Chromium and Playwright (a later transaction starts them again)."""
+        """Close Chromium and Playwright (a later attempt starts them again)."""
         if self._owner is not None and self._owner != (os.getpid(), threading.get_ident()):
             return  # a forked child or another thread: the owner closes them
         self._shutdown()
@@ -192,9 +193,9 @@ class BrowserPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _end(self, txn: Transaction, context: BrowserContext) -> None:
-        txn._finish()
-        with suppress(PlaywrightError):  # the browser is gone; the next transaction relaunches
+    def _end(self, attempt: Attempt, context: BrowserContext) -> None:
+        attempt._finish()
+        with suppress(PlaywrightError):  # the browser is gone; the next attempt relaunches
             context.close()
 
     def _shutdown(self) -> None:
@@ -248,9 +249,9 @@ def _start(playwright: Playwright, settings: BrowserSettings) -> Browser:
         raise BrowserUnavailable(f"Chromium did not start: {_first_line(exc)}") from exc
 
 
-def _note_traces(exc: BaseException, txn: Transaction) -> None:
-    for path in txn.trace_paths:
-        exc.add_note(f"Playwright trace of the failed transaction: {path} "
+def _note_traces(exc: BaseException, attempt: Attempt) -> None:
+    for path in attempt.trace_paths:
+        exc.add_note(f"Playwright trace of the failed attempt: {path} "
                      f"(open with: playwright show-trace {path})")
 
 

@@ -10,7 +10,7 @@ at exactly one field on the page:
         Field("Year", "Released Date"): 1999,          # the names the field goes by
         Field(kind="date"): date(2016, 10, 3),         # the only date field on the form
         "Password": secrets.get("acme/password"),      # a SecretStr: filled outside any trace
-    }, guard=transaction)
+    }, guard=attempt)
     form.fill()
     click(page, "Log in", "Sign in")
 
@@ -71,7 +71,7 @@ class ValueNotOffered(FormError):
 
 
 class SecretGuard(Protocol):
-    """Keeps secrets out of recordings while they are typed (a `Transaction` is one)."""
+    """Keeps secrets out of recordings while they are typed (an `Attempt` is one)."""
 
     def holding_secrets(self, values: Sequence[str]) -> AbstractContextManager[None]:
         """Stop recording before the block runs; recording resumes only once the page no
@@ -314,13 +314,13 @@ def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
     Waits (on the page's state, up to `timeout_ms`) until every name matches something, then
     refuses with `FieldNotFound` or `AmbiguousField` unless each matches exactly one element,
     and with `ValueNotOffered` if a select lacks a wanted option. Nothing is filled or clicked
-    here. Secret values (`SecretStr`) need a `guard` (pass the transaction) so they stay out of
+    here. Secret values (`SecretStr`) need a `guard` (pass the attempt) so they stay out of
     traces.
     """
     pairs = [(_as_field(k), v) for k, v in values.items()]
     if guard is None and any(isinstance(v, SecretStr) for _, v in pairs):
-        raise ValueError("a form with secret values needs guard=<the Transaction>, which keeps "
-                         "them out of traces; use Transaction.form(...)")
+        raise ValueError("a form with secret values needs guard=<the Attempt>, which keeps "
+                         "them out of traces; use Attempt.form(...)")
     buttons = [submit] if isinstance(submit, str) else list(submit or ())
     token = uuid.uuid4().hex[:12]
     arg = {"specs": [_spec(f) for f, _ in pairs], "within": within, "token": token,

@@ -1,11 +1,11 @@
 """Reading what a page says, by what a person reads: table rows by their column headers, and the
 app's answer to the last request (a confirmation, or its error messages).
 
-    row = find_row(txn.page, {"Invoice number": "INV-4711", "Vendor": "Initech GmbH"})
+    row = find_row(attempt.page, {"Invoice number": "INV-4711", "Vendor": "Initech GmbH"})
     if row is not None:
         row["Status"]                                  # 'entered', under the 'Status' header
-        txn.click("open", within=row.selector)        # a link in that row
-    confirm(txn.page, "Invoice INV-4711 saved", Messages(".flash", ".error"), app="Acme")
+        attempt.click("open", within=row.selector)    # a link in that row
+    confirm(attempt.page, "Invoice INV-4711 saved", Messages(".flash", ".error"), app="Acme")
 
 A table the robot was told about but cannot find (no table has the columns named) is a
 `ColumnNotFound`, never "no such row": a robot that reconciles by looking for its earlier work

@@ -3,9 +3,9 @@ shows its login page instead of the one asked for (the session expired).
 
     login = Login(app="acme", url=f"{base}/login", username="clerk",
                   password=secrets.get("acme/password"), submit=("Log in", "Sign in"))
-    session = AppSession(login, gate, requested_by="alice", actor="robot:acme")
-    with pool.transaction("enter invoice 4711") as txn:
-        session.open(txn, f"{base}/invoices/new")   # logs in first if the app asks for it
+    session = AppSession(login, gate, requested_by="alice", robot="robot:acme")
+    with pool.attempt("enter invoice 4711") as attempt:
+        session.open(attempt, f"{base}/invoices/new")   # logs in first if the app asks for it
 
 Logging in is a side effect like any other: an Action `<app>.login`, decided by policy and
 recorded, with the username and the login form's facts. The password is typed into the page
@@ -18,14 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from playwright.sync_api import Page
 from pydantic import SecretStr
 
 from governance.errors import ApplicationError, BusinessRuleError
 from governance.models import Action, Outcome
+from robots.attempt import Attempt
 from robots.forms import Field
-from robots.transaction import Submitter, Transaction
+
+if TYPE_CHECKING:
+    from governance.gate import Gate
 
 
 def shows_password_field(page: Page) -> bool:
@@ -55,52 +59,52 @@ class Login:
 class AppSession:
     """Opens pages of an app, logging in (through the Gate) when the app asks for it."""
 
-    def __init__(self, login: Login, gate: Submitter, *, requested_by: str, actor: str,
+    def __init__(self, login: Login, gate: Gate, *, requested_by: str, robot: str,
                  flow_run_id: str | None = None, flow_author: str | None = None) -> None:
         self.login = login
         self._gate = gate
         self._requested_by = requested_by
-        self._actor = actor
+        self._robot = robot
         self._flow_run_id = flow_run_id
         self._flow_author = flow_author
         self.logins = 0
 
-    def open(self, txn: Transaction, url: str) -> None:
+    def open(self, attempt: Attempt, url: str) -> None:
         """Go to `url`; if the app answers with its login page, log in and go there again."""
-        txn.goto(url)
-        if not self.login.is_login_page(txn.page):
+        attempt.goto(url)
+        if not self.login.is_login_page(attempt.page):
             return
-        self.log_in(txn)
-        txn.goto(url)
-        if self.login.is_login_page(txn.page):
+        self.log_in(attempt)
+        attempt.goto(url)
+        if self.login.is_login_page(attempt.page):
             raise ApplicationError(f"{self.login.app} asks for a login again right after one "
                                    f"succeeded, at {url}: the session is not being kept")
 
-    def log_in(self, txn: Transaction, *, check: bool = True) -> Outcome:
+    def log_in(self, attempt: Attempt, *, check: bool = True) -> Outcome:
         """Log in now. With `check`, a login that did not go through (the app refused the
         password, the policy denied it) is a `BusinessRuleError`: trying again cannot help.
         Without, its `Outcome` is returned for the robot to report as a step."""
         login = self.login
-        if not login.is_login_page(txn.page):
-            txn.goto(login.url)
-        form = txn.form({login.username_label: login.username,
-                         login.password_label: login.password}, submit=login.submit,
-                        labels_only=login.labels_only)
+        if not login.is_login_page(attempt.page):
+            attempt.goto(login.url)
+        form = attempt.form({login.username_label: login.username,
+                             login.password_label: login.password}, submit=login.submit,
+                            labels_only=login.labels_only)
         action = Action(kind=f"{login.app}.login", target=login.target or login.app,
-                        actor=self._actor, requested_by=self._requested_by,
+                        robot=self._robot, requested_by=self._requested_by,
                         flow_run_id=self._flow_run_id, flow_author=self._flow_author,
                         step=f"login {login.username}", params={"username": login.username},
                         context=form.facts())
 
         def perform(a: Action) -> dict[str, str]:
             form.fill()
-            with txn.expect_navigation():
+            with attempt.expect_navigation():
                 form.submit()
-            if login.is_login_page(txn.page):
+            if login.is_login_page(attempt.page):
                 raise BusinessRuleError(f"{login.app} refused the login of {login.username!r}")
             return {"logged_in_as": login.username}
 
-        outcome = txn.submit(self._gate, action, perform, harmless=True)
+        outcome = attempt.submit(self._gate, action, perform, harmless=True)
         if outcome.done:
             self.logins += 1
         elif check:

@@ -45,7 +45,7 @@ def test_robot_enters_and_releases_on_either_layout(governance: Governance, brow
     db = tmp_path / "acme.db"
     with serve(AcmeConfig(db_path=db, layout=layout)) as url:
         result = robot(governance, browser, url).enter_invoice(row())
-    assert result.status == "entered", result.summary()
+    assert result.status == "succeeded", result.summary()
     [invoice] = list_invoices(db)
     assert (invoice["invoice_number"], invoice["vendor"], invoice["status"]) == (
         "INV-9001", "Initech GmbH", "released")
@@ -71,7 +71,7 @@ def test_bank_change_waits_for_treasury_and_is_made_once_approved(
         result = robot(governance, browser, url).enter_invoice(
             row(iban="DE89370400440532013000"))
     approver.join()
-    assert result.status == "entered", result.summary()
+    assert result.status == "succeeded", result.summary()
     initech = next(v for v in list_vendors(db) if v["name"] == "Initech GmbH")
     assert initech["iban"] == "DE89370400440532013000"
 
@@ -103,7 +103,7 @@ def test_evidence_before_and_after_submit_without_secrets(governance: Governance
                                    requested_by="alice", flow_run_id=None,
                                    evidence=store).enter_invoice(row(iban=new_iban))
     approver.join()
-    assert result.status == "entered", result.summary()
+    assert result.status == "succeeded", result.summary()
     succeeded = governance.reader.query(kind="action.succeeded")
     evidence = [e.data()["result"]["evidence"] for e in succeeded if "evidence" in
                 e.data()["result"]]
@@ -123,7 +123,7 @@ def test_evidence_before_and_after_submit_without_secrets(governance: Governance
     # The approver saw the filled form before anything was submitted, IBANs kept out.
     request = governance.approvals.list()[0]
     assert request.action_kind == "acme.change_bank_account"
-    preview = store.path(request.evidence["html"]).read_bytes()
+    preview = store.path(request.preview["html"]).read_bytes()
     assert b"New IBAN" in preview and new_iban.encode() not in preview
-    assert store.path(request.evidence["screenshot"]).read_bytes().startswith(b"\x89PNG")
+    assert store.path(request.preview["screenshot"]).read_bytes().startswith(b"\x89PNG")
     assert request.step == "change_bank_account Initech GmbH"

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.chromium, pytest.mark.prefect, pytest.mark.serial]
 LANES, ROWS = 2, 2
 REPLY_MS = 2500  # wide enough that the watcher sees a save before its reply, even when busy
 SEED = int(os.environ.get("PROCTOR_CRASH_SEED", "20261125"))
-ENDED = {"entered", "already_done", "reconciled"}  # every invoice here is one policy allows
+ENDED = {"succeeded", "already_done", "reconciled"}  # every invoice here is one policy allows
 
 
 @pytest.mark.parametrize("total", [8, soak(50)])

@@ -52,7 +52,8 @@ def test_app_holds_exactly_what_policy_or_an_approver_allowed(demo_run) -> None:
     assert statuses[("INV-1004", "Hooli Holdings")] == "denied"
     assert statuses[("INV-1005", "Stark Industrial AG")] == "rejected"
     assert [r["status"] for r in first["rows"]].count("denied") == 2  # unknown vendor, duplicate
-    assert (first["entered"], first["denied"], first["approved"], first["rejected"]) == (4, 2, 1, 1)
+    assert (first["succeeded"], first["denied"], first["approved"], first["rejected"]) == (
+        4, 2, 1, 1)
 
 
 def test_the_business_gets_a_results_workbook(demo_run) -> None:
@@ -82,7 +83,7 @@ def test_approved_payment_released_and_rejected_bank_change_not_made(demo_run) -
 def test_rerun_enters_nothing_twice(demo_run) -> None:
     workdir, _, second, after_first = demo_run
     assert invoices(workdir / "acme.db") == after_first
-    assert second["entered"] == 0 and second["already_done"] == 4
+    assert second["succeeded"] == 0 and second["already_done"] == 4
     assert len(list_invoices(workdir / "acme.db")) == 4
 
 

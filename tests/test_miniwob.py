@@ -58,12 +58,12 @@ def test_denied_submit_touches_nothing(settings: Settings, pool: BrowserPool,
     robot = ROBOTS["enter-text"](governance.gate)
     result = run_episode(pool, base_url, robot, 3)
     assert (result.status, result.raw_reward) == ("denied", None)
-    with pool.transaction("look") as txn:  # the same episode, to see what a denial leaves
-        start_episode(txn, base_url, "enter-text", 3)
-        outcome = robot.run(txn, txn.page.evaluate("core.getUtterance()"), "k-denied")
+    with pool.attempt("look") as attempt:  # the same episode, to see what a denial leaves
+        start_episode(attempt, base_url, "enter-text", 3)
+        outcome = robot.run(attempt, attempt.page.evaluate("core.getUtterance()"), "k-denied")
         assert outcome.status == "denied" and outcome.message == "blocked_for_test"
-        assert txn.page.locator("#tt").input_value() == ""
-        assert txn.page.evaluate("WOB_DONE_GLOBAL") is False
+        assert attempt.page.locator("#tt").input_value() == ""
+        assert attempt.page.evaluate("WOB_DONE_GLOBAL") is False
     assert "action.started" not in {e.kind for e in governance.reader.query(
         action_kind="miniwob.enter_text")}
 
@@ -71,12 +71,12 @@ def test_denied_submit_touches_nothing(settings: Settings, pool: BrowserPool,
 def test_password_reaches_the_page_not_the_ledger(governance: Governance, pool: BrowserPool,
                                                   base_url: str) -> None:
     robot = ROBOTS["login-user"](governance.gate)
-    with pool.transaction("login") as txn:
-        utterance = start_episode(txn, base_url, "login-user", 6)
+    with pool.attempt("login") as attempt:
+        utterance = start_episode(attempt, base_url, "login-user", 6)
         password = robot.understand(r'password "(.*?)"', utterance)[1]
         assert password == "yKw8o"  # long and odd enough not to occur by chance
-        assert robot.run(txn, utterance, "k-login").status == "succeeded"
-        assert txn.page.evaluate("WOB_RAW_REWARD_GLOBAL") == 1
+        assert robot.run(attempt, utterance, "k-login").status == "succeeded"
+        assert attempt.page.evaluate("WOB_RAW_REWARD_GLOBAL") == 1
     entries = governance.reader.query(action_kind="miniwob.login_user")
     assert entries and all(password not in str(e.data()) for e in entries)
     db = Path(governance.settings.ledger.url.removeprefix("sqlite:///"))

@@ -69,8 +69,8 @@ def test_two_workers_racing_for_one_key_cause_one_effect(
 HOLDER = """
 import sys, time
 from sqlalchemy import create_engine
-from audit.locks import transaction_lock
-with transaction_lock(create_engine(sys.argv[1]), "held-by-a-dying-worker"):
+from audit.locks import key_lock
+with key_lock(create_engine(sys.argv[1]), "held-by-a-dying-worker"):
     print("held", flush=True)
     time.sleep(60)
 """
@@ -80,7 +80,7 @@ def test_a_killed_worker_lets_go_of_its_transaction(backend: Backend) -> None:  
     from sqlalchemy import create_engine
 
     from audit import open_engine
-    from audit.locks import TransactionBusy, transaction_lock
+    from audit.locks import KeyBusy, key_lock
 
     open_engine(backend.url).dispose()
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, backend.url], cwd=ROOT,
@@ -89,12 +89,12 @@ def test_a_killed_worker_lets_go_of_its_transaction(backend: Backend) -> None:  
     try:
         assert holder.stdout.readline().strip() == "held"
         engine = create_engine(backend.url)
-        with pytest.raises(TransactionBusy), transaction_lock(
+        with pytest.raises(KeyBusy), key_lock(
                 engine, "held-by-a-dying-worker", wait_s=0.5):
             pass
         holder.kill()  # SIGKILL: no cleanup runs
         holder.wait()
-        with transaction_lock(engine, "held-by-a-dying-worker", wait_s=10):
+        with key_lock(engine, "held-by-a-dying-worker", wait_s=10):
             pass  # free at once
     finally:
         if holder.poll() is None:
@@ -104,9 +104,9 @@ def test_a_killed_worker_lets_go_of_its_transaction(backend: Backend) -> None:  
 def test_locks_live_beside_the_sqlite_file(tmp_path: Path) -> None:
     from sqlalchemy import create_engine
 
-    from audit.locks import transaction_lock
+    from audit.locks import key_lock
 
     engine = create_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    with transaction_lock(engine, "k"):
+    with key_lock(engine, "k"):
         assert len(list((tmp_path / ".ledger.db.locks").glob("*.lock"))) == 1
     assert [p.name for p in tmp_path.glob("ledger.db*")] == []  # not mistaken for the database

@@ -61,7 +61,7 @@ def test_lost_reply_after_save_is_reconciled_not_resubmitted(governance, browser
 
 
 @pytest.mark.parametrize(("moment", "expected"), [("after-submit", "reconciled"),
-                                                  ("before-submit", "entered")])
+                                                  ("before-submit", "succeeded")])
 def test_sigkill_between_submit_and_outcome(governance, browser, settings: Settings,
                                             tmp_path: Path, moment: str, expected: str) -> None:
     db = tmp_path / "acme.db"

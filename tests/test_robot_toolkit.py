@@ -12,10 +12,10 @@ from urllib.parse import parse_qsl
 import pytest
 
 from governance.errors import ApplicationError, BusinessRuleError
+from robots.attempt import Attempt
 from robots.browser import BrowserPool
 from robots.forms import AmbiguousField, Field, FieldNotFound, ValueNotOffered, find_form
 from robots.settings import BrowserSettings
-from robots.transaction import Transaction
 from tests.html_app import HtmlHandler, serving
 
 pytestmark = pytest.mark.chromium
@@ -116,16 +116,16 @@ INVOICE = {
 }
 
 
-def enter_invoice(txn: Transaction, url: str) -> None:
+def enter_invoice(attempt: Attempt, url: str) -> None:
     """The robot under test: one description of the form, whatever the layout."""
-    txn.goto(url)
-    txn.form(INVOICE).fill()
-    with txn.page.expect_navigation():
-        txn.click("Save invoice")
+    attempt.goto(url)
+    attempt.form(INVOICE).fill()
+    with attempt.page.expect_navigation():
+        attempt.click("Save invoice")
 
 
-def values(txn: Transaction) -> list[str]:
-    return txn.page.eval_on_selector_all(
+def values(attempt: Attempt) -> list[str]:
+    return attempt.page.eval_on_selector_all(
         "input, select, textarea",
         "els => els.map(e => (e.type === 'checkbox' || e.type === 'radio') ? "
         "String(e.checked) : e.value)")
@@ -134,22 +134,22 @@ def values(txn: Transaction) -> list[str]:
 @pytest.mark.parametrize("layout", ["classic", "drifted"])
 def test_one_description_fills_every_layout(pool: BrowserPool, app: str, layout: str) -> None:
     _App.saved.clear()
-    with pool.transaction(f"invoice on {layout}") as txn:
-        enter_invoice(txn, f"{app}/{layout}")
-        assert txn.page.locator("#flash").inner_text() == "Invoice saved"
+    with pool.attempt(f"invoice on {layout}") as attempt:
+        enter_invoice(attempt, f"{app}/{layout}")
+        assert attempt.page.locator("#flash").inner_text() == "Invoice saved"
     assert _App.saved == [{"vendor": "i", "number": "INV-4711", "amount": "120.50",
                            "due": "2026-12-01", "urgent": "yes", "pay": "bank",
                            "notes": "two pallets"}]
 
 
 def test_aria_controls_and_a_field_known_by_its_kind(pool: BrowserPool, app: str) -> None:
-    with pool.transaction("aria") as txn:
-        txn.goto(f"{app}/aria")
-        form = txn.form({"Comment": "late delivery", "Subscribe": True,
-                         Field(kind="date"): date(2026, 3, 4)})
+    with pool.attempt("aria") as attempt:
+        attempt.goto(f"{app}/aria")
+        form = attempt.form({"Comment": "late delivery", "Subscribe": True,
+                             Field(kind="date"): date(2026, 3, 4)})
         assert [f.kind for f in form] == ["text", "checkbox", "date"]
         form.fill()
-        page = txn.page
+        page = attempt.page
         assert page.get_by_role("textbox", name="Comment").inner_text() == "late delivery"
         assert page.get_by_role("checkbox", name="Subscribe").get_attribute("aria-checked") == \
             "true"
@@ -161,53 +161,53 @@ def test_aria_controls_and_a_field_known_by_its_kind(pool: BrowserPool, app: str
 def test_missing_label_stops_with_label_and_page_and_fills_nothing(
         pool: BrowserPool, app: str) -> None:
     _App.saved.clear()
-    with pool.transaction("invoice on a page without Amount") as txn:
-        txn.goto(f"{app}/missing")
+    with pool.attempt("invoice on a page without Amount") as attempt:
+        attempt.goto(f"{app}/missing")
         with pytest.raises(FieldNotFound) as refused:
-            txn.form(INVOICE, timeout_ms=500).fill()
+            attempt.form(INVOICE, timeout_ms=500).fill()
         assert "'Amount'" in str(refused.value) and f"{app}/missing" in str(refused.value)
         assert refused.value.labels == ("'Amount'",)
-        assert values(txn) == ["", "", "", "", "false", "false", "false", ""]
-        assert txn.page.locator("[data-proctor-field]").count() == 0
+        assert values(attempt) == ["", "", "", "", "false", "false", "false", ""]
+        assert attempt.page.locator("[data-proctor-field]").count() == 0
     assert _App.saved == []
 
 
 def test_ambiguous_label_is_refused_and_nothing_is_filled(pool: BrowserPool, app: str) -> None:
-    with pool.transaction("invoice on a page with two Amounts") as txn:
-        txn.goto(f"{app}/ambiguous")
+    with pool.attempt("invoice on a page with two Amounts") as attempt:
+        attempt.goto(f"{app}/ambiguous")
         with pytest.raises(AmbiguousField, match=r"'Amount' matches 2 fields \(number, text\)"):
-            txn.form(INVOICE).fill()
-        assert set(values(txn)) <= {"", "false"}
+            attempt.form(INVOICE).fill()
+        assert set(values(attempt)) <= {"", "false"}
 
 
 def test_ambiguous_button_is_refused(pool: BrowserPool, app: str) -> None:
-    with pool.transaction("two save buttons") as txn:
-        txn.goto(f"{app}/classic")
-        txn.page.evaluate("document.forms[0].append(document.createElement('button'))")
-        txn.page.evaluate("document.querySelectorAll('button')[1].textContent = 'Save invoice'")
+    with pool.attempt("two save buttons") as attempt:
+        attempt.goto(f"{app}/classic")
+        attempt.page.evaluate("document.forms[0].append(document.createElement('button'))")
+        attempt.page.evaluate("document.querySelectorAll('button')[1].textContent = 'Save invoice'")
         with pytest.raises(AmbiguousField, match="2 buttons or links 'Save invoice'"):
-            txn.click("Save invoice")
+            attempt.click("Save invoice")
 
 
 def test_select_without_the_wanted_option_is_refused_before_filling(
         pool: BrowserPool, app: str) -> None:
-    with pool.transaction("unknown vendor") as txn:
-        txn.goto(f"{app}/classic")
+    with pool.attempt("unknown vendor") as attempt:
+        attempt.goto(f"{app}/classic")
         with pytest.raises(ValueNotOffered, match="offers no option 'Umbrella'"):
-            txn.form({**INVOICE, "Vendor": "Umbrella"}).fill()
-        assert txn.page.locator("#n").input_value() == ""
+            attempt.form({**INVOICE, "Vendor": "Umbrella"}).fill()
+        assert attempt.page.locator("#n").input_value() == ""
 
 
 def test_form_rendered_late_is_waited_for_not_slept_on(pool: BrowserPool, app: str) -> None:
     _App.saved.clear()
-    with pool.transaction("slow page") as txn:
+    with pool.attempt("slow page") as attempt:
         FRAGMENT_READY.clear()
-        txn.goto(f"{app}/slow")
-        assert txn.page.locator("input").count() == 0  # the page has loaded, the form has not
+        attempt.goto(f"{app}/slow")
+        assert attempt.page.locator("input").count() == 0  # the page has loaded, the form has not
         threading.Timer(0.3, FRAGMENT_READY.set).start()
-        txn.form({"Invoice number": "INV-1"}).fill()
-        with txn.page.expect_navigation():
-            txn.click("Save invoice")
+        attempt.form({"Invoice number": "INV-1"}).fill()
+        with attempt.page.expect_navigation():
+            attempt.click("Save invoice")
     assert _App.saved == [{"number": "INV-1"}]
 
 
@@ -216,10 +216,10 @@ def test_system_failure_is_retried_in_a_fresh_context_business_failure_is_not(
     FLAKY_HITS.clear()
     contexts: list[object] = []
 
-    def work(txn: Transaction) -> str:
-        contexts.append(txn.context)
-        txn.goto(f"{app}/flaky")  # 503 the first time
-        txn.form({"Invoice number": "INV-2"}).fill()
+    def work(attempt: Attempt) -> str:
+        contexts.append(attempt.context)
+        attempt.goto(f"{app}/flaky")  # 503 the first time
+        attempt.form({"Invoice number": "INV-2"}).fill()
         return "done"
 
     assert pool.run("flaky app", work, attempts=3, backoff_s=0.01) == "done"
@@ -227,7 +227,7 @@ def test_system_failure_is_retried_in_a_fresh_context_business_failure_is_not(
 
     refusals: list[int] = []
 
-    def refused(txn: Transaction) -> str:
+    def refused(attempt: Attempt) -> str:
         refusals.append(1)
         raise BusinessRuleError("duplicate invoice")
 
@@ -236,35 +236,35 @@ def test_system_failure_is_retried_in_a_fresh_context_business_failure_is_not(
     assert refusals == [1]
 
 
-def test_trace_is_kept_only_for_a_failed_transaction(pool: BrowserPool, app: str) -> None:
+def test_trace_is_kept_only_for_a_failed_attempt(pool: BrowserPool, app: str) -> None:
     assert pool.trace_dir is not None
     before = set(pool.trace_dir.glob("*.zip"))
-    with pool.transaction("fine") as txn:
-        txn.goto(f"{app}/classic")
+    with pool.attempt("fine") as attempt:
+        attempt.goto(f"{app}/classic")
     assert set(pool.trace_dir.glob("*.zip")) == before
-    with pytest.raises(ApplicationError) as failed, pool.transaction("broken") as txn:
-        txn.goto(f"{app}/classic")
-        txn.page.locator("#nothing-here").click(timeout=200)  # a Playwright timeout
+    with pytest.raises(ApplicationError) as failed, pool.attempt("broken") as attempt:
+        attempt.goto(f"{app}/classic")
+        attempt.page.locator("#nothing-here").click(timeout=200)  # a Playwright timeout
     kept = set(pool.trace_dir.glob("*.zip")) - before
-    assert len(kept) == 1 and txn.trace_paths == [kept.pop()]
+    assert len(kept) == 1 and attempt.trace_paths == [kept.pop()]
     assert any("playwright show-trace" in note for note in failed.value.__notes__)
 
 
 def test_a_browser_that_died_is_started_again(pool: BrowserPool, app: str) -> None:
     pool.browser().close()
     launches = pool.launches
-    with pool.transaction("after a crash") as txn:
-        txn.goto(f"{app}/classic")
+    with pool.attempt("after a crash") as attempt:
+        attempt.goto(f"{app}/classic")
     assert pool.launches == launches + 1
 
 
 def test_find_form_without_a_guard_refuses_secrets(pool: BrowserPool, app: str) -> None:
     from pydantic import SecretStr
 
-    with pool.transaction("unguarded") as txn:
-        txn.goto(f"{app}/classic")
+    with pool.attempt("unguarded") as attempt:
+        attempt.goto(f"{app}/classic")
         with pytest.raises(ValueError, match="guard"):
-            find_form(txn.page, {"Notes": SecretStr("x")})
+            find_form(attempt.page, {"Notes": SecretStr("x")})
 
 
 def test_pool_refuses_use_from_another_thread(pool: BrowserPool) -> None:

@@ -59,69 +59,69 @@ def pool(browser: Browser) -> BrowserPool:
 
 @pytest.mark.chromium
 def test_rows_by_column_headers_on_either_column_order(pool: BrowserPool, app: str) -> None:
-    with pool.transaction("vendors") as txn:
-        txn.goto(f"{app}/vendors")
-        row = find_row(txn.page, {"Name": "Initech GmbH"})
+    with pool.attempt("vendors") as attempt:
+        attempt.goto(f"{app}/vendors")
+        row = find_row(attempt.page, {"Name": "Initech GmbH"})
         assert row is not None and row["IBAN"] == "DE02 1203 0000 0000 2020 51"
         assert list(row.cells) == ["Name", "IBAN:"]  # as shown, in the table's order
-        assert find_row(txn.page, {"Name": "Hooli"}) is None  # the table is there: no such row
-        txn.click("Initech GmbH", within=row.selector)
-        txn.page.wait_for_url(f"{app}/v/1")
-        txn.goto(f"{app}/swapped")
-        assert find_row(txn.page, {"name": "Initech GmbH"})["IBAN"] == "DE02"  # type: ignore[index]
+        assert find_row(attempt.page, {"Name": "Hooli"}) is None  # the table is there: no such row
+        attempt.click("Initech GmbH", within=row.selector)
+        attempt.page.wait_for_url(f"{app}/v/1")
+        attempt.goto(f"{app}/swapped")
+        assert find_row(attempt.page, {"name": "Initech GmbH"})["IBAN"] == "DE02"  # type: ignore[index]
         with pytest.raises(AmbiguousRow, match="2 rows with name='Globex'"):
-            find_row(txn.page, {"name": "Globex"})
+            find_row(attempt.page, {"name": "Globex"})
 
 
 @pytest.mark.chromium
 def test_a_page_without_the_table_is_refused_not_read_as_no_row(pool: BrowserPool,
                                                                  app: str) -> None:
-    with pool.transaction("no table") as txn:
-        txn.goto(f"{app}/elsewhere")
+    with pool.attempt("no table") as attempt:
+        attempt.goto(f"{app}/elsewhere")
         with pytest.raises(ColumnNotFound, match="no table with the columns 'Name'"):
-            find_row(txn.page, {"Name": "Initech GmbH"}, timeout_ms=200)
-        txn.goto(f"{app}/vendors")
+            find_row(attempt.page, {"Name": "Initech GmbH"}, timeout_ms=200)
+        attempt.goto(f"{app}/vendors")
         with pytest.raises(ColumnNotFound, match="'Status'"):  # a column the app dropped
-            find_row(txn.page, {"Name": "Initech GmbH", "Status": "active"}, timeout_ms=200)
+            find_row(attempt.page, {"Name": "Initech GmbH", "Status": "active"}, timeout_ms=200)
 
 
 @pytest.mark.chromium
 def test_labels_only_refuses_a_field_named_by_nearby_text(pool: BrowserPool, app: str) -> None:
-    with pool.transaction("form") as txn:
-        txn.goto(f"{app}/form")
-        assert len(txn.form({"Due date": "2026-12-01", "Invoice number": "7"}).fields) == 2
-        txn.goto(f"{app}/form")
+    with pool.attempt("form") as attempt:
+        attempt.goto(f"{app}/form")
+        assert len(attempt.form({"Due date": "2026-12-01", "Invoice number": "7"}).fields) == 2
+        attempt.goto(f"{app}/form")
         with pytest.raises(FieldNotFound, match="labelled 'Due date'.*found 0 \\(only labels"):
-            txn.form({"Due date": "2026-12-01", "Invoice number": "7"}, labels_only=True,
-                     timeout_ms=200)
-        assert txn.page.locator("[data-proctor-field]").count() == 0  # nothing marked
+            attempt.form({"Due date": "2026-12-01", "Invoice number": "7"}, labels_only=True,
+                         timeout_ms=200)
+        assert attempt.page.locator("[data-proctor-field]").count() == 0  # nothing marked
 
 
 @pytest.mark.chromium
 def test_the_apps_answer_through_its_declared_messages(pool: BrowserPool, app: str) -> None:
     messages = Messages(confirmation=".flash", error=".error")
-    with pool.transaction("answers") as txn:
-        txn.goto(f"{app}/saved")
-        assert confirm(txn.page, "Invoice 7 saved", messages, app="Acme") == {
+    with pool.attempt("answers") as attempt:
+        attempt.goto(f"{app}/saved")
+        assert confirm(attempt.page, "Invoice 7 saved", messages, app="Acme") == {
             "confirmation": "Invoice 7 saved"}
-        txn.goto(f"{app}/refused")
+        attempt.goto(f"{app}/refused")
         with pytest.raises(BusinessRuleError, match="Acme said: Due date must be a date"):
-            confirm(txn.page, "Invoice 7 saved", messages, app="Acme")
-        txn.goto(f"{app}/blank")
+            confirm(attempt.page, "Invoice 7 saved", messages, app="Acme")
+        attempt.goto(f"{app}/blank")
         with pytest.raises(ApplicationError, match="no confirmation 'Invoice 7 saved'"):
-            confirm(txn.page, "Invoice 7 saved", messages, app="Acme")
+            confirm(attempt.page, "Invoice 7 saved", messages, app="Acme")
 
 
 @pytest.mark.chromium
 def test_a_pool_over_a_callers_browser_never_closes_it(browser: Browser, app: str) -> None:
     pool = BrowserPool.over(browser, timeout_ms=5_000)
-    with pool.transaction("one") as txn:
-        txn.goto(f"{app}/vendors")
+    with pool.attempt("one") as attempt:
+        attempt.goto(f"{app}/vendors")
     pool.close()
     assert browser.is_connected() and pool.launches == 0
-    with pool.transaction("two") as txn:  # still usable: the caller's browser is open
-        txn.goto(f"{app}/vendors")
-        assert find_row(txn.page, {"Name": "Globex"}) is not None
+    with pool.attempt("two") as attempt:  # still usable: the caller's browser is open
+        attempt.goto(f"{app}/vendors")
+        assert find_row(attempt.page, {"Name": "Globex"}) is not None
 
 
 def test_a_secret_falls_back_to_a_default_only_when_no_provider_has_it() -> None:

@@ -17,6 +17,7 @@ from audit.redaction import Redactor
 from governance.errors import BusinessRuleError
 from governance.models import Action
 from proctor.composition import Governance
+from robots.attempt import Attempt
 from robots.browser import BrowserPool
 from robots.evidence import EvidenceStore
 from robots.secrets import (
@@ -27,7 +28,6 @@ from robots.secrets import (
     SecretsSettings,
 )
 from robots.settings import BrowserSettings
-from robots.transaction import Transaction
 from tests.html_app import HtmlHandler, serving
 
 LOGIN = """<!doctype html><title>Sign in</title><form method=post action=/login>
@@ -60,12 +60,12 @@ def app() -> Iterator[str]:
         yield url
 
 
-def log_in(txn: Transaction, app: str, governance: Governance, evidence: EvidenceStore,
+def log_in(attempt: Attempt, app: str, governance: Governance, evidence: EvidenceStore,
            password: SecretStr, api_key: SecretStr) -> dict[str, str]:
     """A robot logging in through the Gate, with evidence before the submit."""
-    txn.goto(f"{app}/login")
-    form = txn.form({"Username": "clerk", "Password": password, "API key": api_key})
-    action = Action(kind="acme.login", target="acme-payables", actor="robot:test",
+    attempt.goto(f"{app}/login")
+    form = attempt.form({"Username": "clerk", "Password": password, "API key": api_key})
+    action = Action(kind="acme.login", target="acme-payables", robot="robot:test",
                     requested_by="alice", params={"username": "clerk",
                                                   "api_key": api_key.get_secret_value()},
                     sensitive=frozenset({"api_key"}))
@@ -73,14 +73,14 @@ def log_in(txn: Transaction, app: str, governance: Governance, evidence: Evidenc
 
     def perform(a: Action) -> dict[str, str]:
         form.fill()
-        shots.update(evidence.capture(txn.page, mask=form.secret_locators,
+        shots.update(evidence.capture(attempt.page, mask=form.secret_locators,
                                       secrets=[api_key.get_secret_value()]))
-        with txn.page.expect_navigation():
-            txn.click("Log in")
+        with attempt.page.expect_navigation():
+            attempt.click("Log in")
         return {"logged_in": "clerk"}
 
-    assert txn.submit(governance.gate, action, perform).status == "succeeded"
-    txn.form({"Search": "INV-4711"}).fill()  # traced again: the secrets have left the page
+    assert attempt.submit(governance.gate, action, perform).status == "succeeded"
+    attempt.form({"Search": "INV-4711"}).fill()  # traced again: the secrets have left the page
     return shots
 
 
@@ -111,18 +111,18 @@ def test_canary_secrets_reach_the_app_and_no_artifact(
     password, api_key = "CanaryPw7Q2XzL9", "CanaryKey4M8WvR1"
     _App.received.clear()
     with BrowserPool(BrowserSettings(), trace_dir=tmp_path / "traces") as pool:
-        with pytest.raises(BusinessRuleError), pool.transaction("log in") as txn:
-            shots = log_in(txn, app, governance, evidence, SecretStr(password),
+        with pytest.raises(BusinessRuleError), pool.attempt("log in") as attempt:
+            shots = log_in(attempt, app, governance, evidence, SecretStr(password),
                            SecretStr(api_key))
             raise BusinessRuleError("the app refused the search")  # keep the trace
         # Same page, other secrets: the masked screenshot does not change, so it shows none.
-        with pool.transaction("log in again") as again:
+        with pool.attempt("log in again") as again:
             other = log_in(again, app, governance, evidence, SecretStr("OtherPw"),
                            SecretStr("OtherKey"))
     assert _App.received[0] == {"user": "clerk", "pw": password, "key": api_key}
-    assert len(txn.trace_paths) == 2  # before the secrets, and after they left the page
+    assert len(attempt.trace_paths) == 2  # before the secrets, and after they left the page
     db = Path(governance.settings.ledger.url.removeprefix("sqlite:///"))
-    artifacts = artifact_bytes([*txn.trace_paths, *(tmp_path / "evidence").rglob("*.*"),
+    artifacts = artifact_bytes([*attempt.trace_paths, *(tmp_path / "evidence").rglob("*.*"),
                                 *db.parent.glob(db.name + "*")])
     artifacts["logs"] = caplog.text.encode()
     artifacts["output"] = "".join(capfd.readouterr()).encode()

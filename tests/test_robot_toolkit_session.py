@@ -51,7 +51,7 @@ def app() -> Iterator[str]:
 def session(governance: Governance, app: str, password: str = PASSWORD) -> AppSession:
     login = Login(app="acme", url=f"{app}/login", username="clerk",
                   password=SecretStr(password), submit=("Sign in",))
-    return AppSession(login, governance.gate, requested_by="alice", actor="robot:test")
+    return AppSession(login, governance.gate, requested_by="alice", robot="robot:test")
 
 
 def test_logs_in_when_asked_and_again_after_the_session_expired(
@@ -59,13 +59,13 @@ def test_logs_in_when_asked_and_again_after_the_session_expired(
     _App.logins.clear()
     robot = session(governance, app)
     with BrowserPool(BrowserSettings(), trace_dir=tmp_path) as pool, \
-            pool.transaction("invoices") as txn:
-        robot.open(txn, f"{app}/invoices")
-        assert txn.page.locator("h1").inner_text() == "Invoices"
-        robot.open(txn, f"{app}/invoices")  # still logged in: no second login
-        txn.context.clear_cookies()  # the app forgets the session
-        robot.open(txn, f"{app}/invoices")
-        assert txn.page.locator("h1").inner_text() == "Invoices"
+            pool.attempt("invoices") as attempt:
+        robot.open(attempt, f"{app}/invoices")
+        assert attempt.page.locator("h1").inner_text() == "Invoices"
+        robot.open(attempt, f"{app}/invoices")  # still logged in: no second login
+        attempt.context.clear_cookies()  # the app forgets the session
+        robot.open(attempt, f"{app}/invoices")
+        assert attempt.page.locator("h1").inner_text() == "Invoices"
     assert robot.logins == 2 and _App.logins == ["clerk", "clerk"]
     logins = [e for e in governance.reader.query(action_kind="acme.login")
               if e.kind == "action.succeeded"]
@@ -74,6 +74,6 @@ def test_logs_in_when_asked_and_again_after_the_session_expired(
 
 
 def test_a_refused_login_is_a_business_error(governance: Governance, app: str) -> None:
-    with BrowserPool(BrowserSettings()) as pool, pool.transaction("bad password") as txn, \
+    with BrowserPool(BrowserSettings()) as pool, pool.attempt("bad password") as attempt, \
             pytest.raises(BusinessRuleError, match="did not go through: failed"):
-        session(governance, app, password="wrong").open(txn, f"{app}/invoices")
+        session(governance, app, password="wrong").open(attempt, f"{app}/invoices")

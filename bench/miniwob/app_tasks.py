@@ -19,8 +19,8 @@ from playwright.sync_api import Locator, Page
 from bench.miniwob.robot import TaskRobot, Values
 from governance.errors import ApplicationError, BusinessRuleError
 from governance.models import Action, Outcome
+from robots.attempt import Attempt
 from robots.forms import Field, wait_until_visible
-from robots.transaction import Transaction
 
 _MENU = "ul.ui-autocomplete li.ui-menu-item"
 
@@ -65,24 +65,24 @@ class UseAutocomplete(TaskRobot):
 
     task = "use-autocomplete"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(
             r'starts with "(.*?)"(?: and ends with "(.*?)")?', utterance)
         start, end = found[1], found[2] or ""
-        form = txn.form({"Tags": start}, submit="Submit")
+        form = attempt.form({"Tags": start}, submit="Submit")
         field = form.locator("Tags")
-        offered = suggestions(txn.page, field, start)
+        offered = suggestions(attempt.page, field, start)
         matching = [s for s in offered if s.startswith(start) and s.endswith(end)]
         if not matching:
             raise BusinessRuleError(f"no suggestion starts with {start!r} and ends with {end!r}")
         params = {"starts_with": start, "ends_with": end, "item": matching[0]}
 
         def perform(action: Action) -> dict[str, Any]:
-            choose_suggestion(txn.page, field, action.params["item"])
+            choose_suggestion(attempt.page, field, action.params["item"])
             form.submit()
             return {"entered": action.params["item"]}
 
-        return self.propose(txn, key, params, perform, form.facts())
+        return self.propose(attempt, key, params, perform, form.facts())
 
 
 class BookFlight(TaskRobot):
@@ -91,13 +91,13 @@ class BookFlight(TaskRobot):
 
     task = "book-flight"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r"Book the (cheapest|shortest) one-way flight from: (.+?) to: "
                                 r"(.+?) on (\d\d/\d\d/\d{4})\.", utterance)
         want, origin, destination = found[1], found[2], found[3]
         day = datetime.strptime(found[4], "%m/%d/%Y").date()
-        self._search(txn, origin, destination, day)
-        flights = self._flights(txn.page)
+        self._search(attempt, origin, destination, day)
+        flights = self._flights(attempt.page)
         if not flights:
             raise BusinessRuleError(f"no flights from {origin} to {destination} on {day}")
         best = min(flights, key=lambda f: f["price"] if want == "cheapest" else f["minutes"])
@@ -108,19 +108,20 @@ class BookFlight(TaskRobot):
             best["button"].click()
             return {"booked": best["label"]}
 
-        facts = {"page_url": txn.page.url, "form_resolved": True, "flights_offered": len(flights)}
-        return self.propose(txn, key, params, perform, facts)
+        facts = {"page_url": attempt.page.url, "form_resolved": True,
+                 "flights_offered": len(flights)}
+        return self.propose(attempt, key, params, perform, facts)
 
-    def _search(self, txn: Transaction, origin: str, destination: str, day: date) -> None:
-        form = txn.form({"From": origin, "To": destination, "Departure Date": day.isoformat()},
-                        submit="Search")
+    def _search(self, attempt: Attempt, origin: str, destination: str, day: date) -> None:
+        form = attempt.form({"From": origin, "To": destination, "Departure Date": day.isoformat()},
+                            submit="Search")
         for name, wanted in (("From", origin), ("To", destination)):
             field = form.locator(name)
-            offered = [s for s in suggestions(txn.page, field, wanted) if wanted in s]
+            offered = [s for s in suggestions(attempt.page, field, wanted) if wanted in s]
             if not offered:
                 raise BusinessRuleError(f"the app knows no airport {wanted!r}")
-            choose_suggestion(txn.page, field, offered[0])
-        pick_date(txn.page, form.locator("Departure Date"), day)
+            choose_suggestion(attempt.page, field, offered[0])
+        pick_date(attempt.page, form.locator("Departure Date"), day)
         form.submit()
 
     @staticmethod
@@ -150,36 +151,36 @@ class EmailInbox(TaskRobot):
         ("important", r"Find the email by (.+?) and click the star icon"),
     )
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         said = [(what, m) for what, p in self._SAYS if (m := re.search(p, utterance))]
         if not said:
             raise BusinessRuleError(f"{self.task}: instruction not understood: {utterance!r}")
         what, found = said[0]
         sender = found[1]
-        thread = self._thread(txn.page, sender)
+        thread = self._thread(attempt.page, sender)
         if what in ("delete", "important"):
             icon = thread.locator(".trash" if what == "delete" else ".star")
             params = {"action": what, "sender": sender}
-            return self.propose(txn, key, params, lambda a: self._click(icon),
-                                {"page_url": txn.page.url, "form_resolved": icon.count() == 1})
+            return self.propose(attempt, key, params, lambda a: self._click(icon),
+                                {"page_url": attempt.page.url, "form_resolved": icon.count() == 1})
         thread.click()  # opening an email changes nothing
-        txn.click("Reply" if what == "reply" else "Forward")
+        attempt.click("Reply" if what == "reply" else "Forward")
         if what == "reply":
-            return self._send(txn, key, {"action": what, "sender": sender, "text": found[2]},
+            return self._send(attempt, key, {"action": what, "sender": sender, "text": found[2]},
                               "#reply", lambda p: {Field(kind="textarea"): p["text"]})
-        return self._send(txn, key, {"action": what, "sender": sender, "to": found[2]},
+        return self._send(attempt, key, {"action": what, "sender": sender, "to": found[2]},
                           "#forward", lambda p: {"to": p["to"]})
 
-    def _send(self, txn: Transaction, key: str, params: dict[str, Any], within: str,
+    def _send(self, attempt: Attempt, key: str, params: dict[str, Any], within: str,
               fields: Callable[[Mapping[str, Any]], Values]) -> Outcome:
-        form = txn.form(fields(params), within=within)
-        send = txn.page.locator(f"{within} [id^=send-]")
+        form = attempt.form(fields(params), within=within)
+        send = attempt.page.locator(f"{within} [id^=send-]")
 
         def perform(action: Action) -> dict[str, Any]:
             form.fill()
             return self._click(send)
 
-        return self.propose(txn, key, params, perform, form.facts())
+        return self.propose(attempt, key, params, perform, form.facts())
 
     @staticmethod
     def _thread(page: Page, sender: str) -> Locator:

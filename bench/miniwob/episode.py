@@ -18,8 +18,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from governance.errors import RobotError
+from robots.attempt import Attempt
 from robots.browser import BrowserPool
-from robots.transaction import Transaction
 
 if TYPE_CHECKING:
     from bench.miniwob.robot import TaskRobot
@@ -49,63 +49,65 @@ class EpisodeResult:
         return self.raw_reward is not None and self.raw_reward > 0
 
 
-def start_episode(txn: Transaction, base_url: str, task: str, seed: int) -> str:
-    """Seed and start an episode of `task` (loading its page unless the transaction's page
+def start_episode(attempt: Attempt, base_url: str, task: str, seed: int) -> str:
+    """Seed and start an episode of `task` (loading its page unless the attempt's page
     already shows it: MiniWoB resets a task in place); return the instruction."""
-    if not txn.page.url.endswith(f"/miniwob/{task}.html"):
-        txn.goto(f"{base_url}miniwob/{task}.html")
-    utterance = txn.page.evaluate(_START, seed)
+    if not attempt.page.url.endswith(f"/miniwob/{task}.html"):
+        attempt.goto(f"{base_url}miniwob/{task}.html")
+    utterance = attempt.page.evaluate(_START, seed)
     if utterance is None:  # the task builds itself asynchronously: wait until it says ready
-        txn.page.wait_for_function("WOB_TASK_READY")
-        utterance = txn.page.evaluate("core.getUtterance()")
+        attempt.page.wait_for_function("WOB_TASK_READY")
+        utterance = attempt.page.evaluate("core.getUtterance()")
     return str(utterance)
 
 
-def episode_reward(txn: Transaction, timeout_ms: float) -> float | None:
+def episode_reward(attempt: Attempt, timeout_ms: float) -> float | None:
     """The raw reward once the task has ended the episode; None if it does not within
     `timeout_ms` (the robot's last step did not finish the task)."""
-    result = txn.page.evaluate(_RESULT)
+    result = attempt.page.evaluate(_RESULT)
     if not result["done"]:
         try:
-            txn.page.wait_for_function("WOB_DONE_GLOBAL", timeout=timeout_ms)
+            attempt.page.wait_for_function("WOB_DONE_GLOBAL", timeout=timeout_ms)
         except PlaywrightTimeout:
             return None
-        result = txn.page.evaluate(_RESULT)
+        result = attempt.page.evaluate(_RESULT)
     return float(result["raw"])
 
 
-def play_episode(txn: Transaction, base_url: str, robot: TaskRobot, seed: int, *,
+def play_episode(attempt: Attempt, base_url: str, robot: TaskRobot, seed: int, *,
                  done_timeout_ms: float = 2_000) -> EpisodeResult:
-    """One episode of `robot.task` with `seed` on the transaction's page. A robot that stops
+    """One episode of `robot.task` with `seed` on the attempt's page. A robot that stops
     (a refused form, a timeout) gives an unsuccessful result naming the error; the
-    transaction is marked failed whenever the episode is not won, so its trace is kept."""
+    attempt is marked failed whenever the episode is not won, so its trace is kept."""
     started = time.perf_counter()
     key = f"miniwob:{robot.task}:{seed}:{uuid.uuid4().hex[:10]}"
     reward: float | None = None
     status, error = "error", None
     acting = started
     try:
-        utterance = start_episode(txn, base_url, robot.task, seed)
+        utterance = start_episode(attempt, base_url, robot.task, seed)
         acting = time.perf_counter()
-        status = robot.run(txn, utterance, key).status
-        reward = episode_reward(txn, done_timeout_ms) if status != "denied" else None
+        status = robot.run(attempt, utterance, key).status
+        reward = episode_reward(attempt, done_timeout_ms) if status != "denied" else None
     except (RobotError, PlaywrightError) as exc:
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     ended = time.perf_counter()
     if reward is None or reward <= 0:
-        txn.mark_failed(f"{robot.task} seed {seed}: reward {reward} after {status} {error or ''}")
+        attempt.mark_failed(f"{robot.task} seed {seed}: reward {reward} after {status} "
+                            f"{error or ''}")
     return EpisodeResult(robot.task, seed, reward, status, ended - started, ended - acting,
                          error)
 
 
 def run_episode(pool: BrowserPool, base_url: str, robot: TaskRobot, seed: int, *,
                 done_timeout_ms: float = 2_000) -> EpisodeResult:
-    """One episode as its own business transaction: a fresh context, the page loaded, played;
-    `seconds` counts all of it."""
+    """One episode as its own business transaction in its own attempt: a fresh context, the page
+    loaded, played; `seconds` counts all of it."""
     started = time.perf_counter()
     try:
-        with pool.transaction(f"miniwob {robot.task} seed {seed}") as txn:
-            result = play_episode(txn, base_url, robot, seed, done_timeout_ms=done_timeout_ms)
+        with pool.attempt(f"miniwob {robot.task} seed {seed}") as attempt:
+            result = play_episode(attempt, base_url, robot, seed,
+                                  done_timeout_ms=done_timeout_ms)
     except RobotError as exc:  # the context could not be opened or closed
         return EpisodeResult(robot.task, seed, None, "error", time.perf_counter() - started,
                              0.0, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")

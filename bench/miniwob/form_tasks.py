@@ -11,8 +11,8 @@ from pydantic import SecretStr
 
 from bench.miniwob.robot import TaskRobot, Values
 from governance.models import Outcome
+from robots.attempt import Attempt
 from robots.forms import Field
-from robots.transaction import Transaction
 
 
 class LoginUser(TaskRobot):
@@ -22,10 +22,10 @@ class LoginUser(TaskRobot):
     sensitive = frozenset({"password"})
     button = "Login"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r'username "(.*?)" and the password "(.*?)"', utterance)
         params = {"username": found[1], "password": found[2]}
-        return self.fill_and_submit(txn, key, params, self.fields, (self.button,))
+        return self.fill_and_submit(attempt, key, params, self.fields, (self.button,))
 
     @staticmethod
     def fields(p: Mapping[str, Any]) -> Values:
@@ -39,14 +39,14 @@ class LoginUserPopup(LoginUser):
     task = "login-user-popup"
     button = "OK"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
-        popup = txn.page.get_by_text("Exit to home page?")
-        txn.page.add_locator_handler(popup, lambda: txn.page.locator("#popup").get_by_role(
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
+        popup = attempt.page.get_by_text("Exit to home page?")
+        attempt.page.add_locator_handler(popup, lambda: attempt.page.locator("#popup").get_by_role(
             "button", name="Cancel").click())
         try:
-            return super().run(txn, utterance, key)
+            return super().run(attempt, utterance, key)
         finally:
-            txn.page.remove_locator_handler(popup)
+            attempt.page.remove_locator_handler(popup)
 
 
 class EnterPassword(TaskRobot):
@@ -55,9 +55,9 @@ class EnterPassword(TaskRobot):
     task = "enter-password"
     sensitive = frozenset({"password"})
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r'password "(.*?)" into both', utterance)
-        return self.fill_and_submit(txn, key, {"password": found[1]}, self.fields, ("Submit",))
+        return self.fill_and_submit(attempt, key, {"password": found[1]}, self.fields, ("Submit",))
 
     @staticmethod
     def fields(p: Mapping[str, Any]) -> Values:
@@ -70,9 +70,9 @@ class EnterText(TaskRobot):
 
     task = "enter-text"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r'Enter "(.*?)" into the text field', utterance)
-        return self.fill_and_submit(txn, key, {"text": found[1]}, self.fields, ("Submit",))
+        return self.fill_and_submit(attempt, key, {"text": found[1]}, self.fields, ("Submit",))
 
     @staticmethod
     def fields(p: Mapping[str, Any]) -> Values:
@@ -84,10 +84,10 @@ class EnterText2(EnterText):
 
     task = "enter-text-2"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r'Type "(.*?)" in all (upper|lower) case letters', utterance)
         text = found[1].upper() if found[2] == "upper" else found[1].lower()
-        return self.fill_and_submit(txn, key, {"text": text}, self.fields, ("Submit",))
+        return self.fill_and_submit(attempt, key, {"text": text}, self.fields, ("Submit",))
 
 
 class EnterDate(TaskRobot):
@@ -95,10 +95,10 @@ class EnterDate(TaskRobot):
 
     task = "enter-date"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r"Enter (\d\d/\d\d/\d{4}) as the date", utterance)
         day = datetime.strptime(found[1], "%m/%d/%Y").date()
-        return self.fill_and_submit(txn, key, {"date": day.isoformat()}, self.fields,
+        return self.fill_and_submit(attempt, key, {"date": day.isoformat()}, self.fields,
                                     ("Submit",))
 
     @staticmethod
@@ -111,10 +111,10 @@ class EnterTime(TaskRobot):
 
     task = "enter-time"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r"Enter (\d{1,2}:\d\d\s*[AP]M) as the time", utterance)
         when = datetime.strptime(found[1].replace(" ", ""), "%I:%M%p").time()
-        return self.fill_and_submit(txn, key, {"time": when.strftime("%H:%M")}, self.fields,
+        return self.fill_and_submit(attempt, key, {"time": when.strftime("%H:%M")}, self.fields,
                                     ("Submit",))
 
     @staticmethod
@@ -128,11 +128,11 @@ class MultiLayouts(TaskRobot):
 
     task = "multi-layouts"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r"Search for (.+?) movies directed by (.+?) from year (\d+)",
                                 utterance)
         params = {"genre": found[1], "director": found[2], "year": found[3]}
-        return self.fill_and_submit(txn, key, params, self.fields, ("Submit", "Search", "Go!"))
+        return self.fill_and_submit(attempt, key, params, self.fields, ("Submit", "Search", "Go!"))
 
     @staticmethod
     def fields(p: Mapping[str, Any]) -> Values:
@@ -152,10 +152,10 @@ class ClickCheckboxes(TaskRobot):
 
     task = "click-checkboxes"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r"^Select (.*) and click Submit\.$", utterance)
         names = [] if found[1] == "nothing" else [n.strip() for n in found[1].split(",")]
-        return self.fill_and_submit(txn, key, {"select": names}, self.fields, ("Submit",))
+        return self.fill_and_submit(attempt, key, {"select": names}, self.fields, ("Submit",))
 
     @staticmethod
     def fields(p: Mapping[str, Any]) -> Values:
@@ -167,9 +167,9 @@ class ClickOption(TaskRobot):
 
     task = "click-option"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r"^Select (.*) and click Submit\.$", utterance)
-        return self.fill_and_submit(txn, key, {"option": found[1]}, self.fields, ("Submit",))
+        return self.fill_and_submit(attempt, key, {"option": found[1]}, self.fields, ("Submit",))
 
     @staticmethod
     def fields(p: Mapping[str, Any]) -> Values:
@@ -181,9 +181,9 @@ class ChooseList(TaskRobot):
 
     task = "choose-list"
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         found = self.understand(r"^Select (.*) from the list and click Submit\.$", utterance)
-        return self.fill_and_submit(txn, key, {"item": found[1]}, self.fields, ("Submit",))
+        return self.fill_and_submit(attempt, key, {"item": found[1]}, self.fields, ("Submit",))
 
     @staticmethod
     def fields(p: Mapping[str, Any]) -> Values:

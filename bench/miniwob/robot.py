@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from governance.errors import BusinessRuleError
 from governance.models import Action, Outcome
+from robots.attempt import Attempt
 from robots.forms import Field, FieldValue, Form
-from robots.transaction import Submitter, Transaction
+
+if TYPE_CHECKING:
+    from governance.gate import Gate
 
 Values = Mapping[Field | str, FieldValue]
 
@@ -21,10 +24,10 @@ class TaskRobot:
 
     task: ClassVar[str]
     sensitive: ClassVar[frozenset[str]] = frozenset()
-    actor: ClassVar[str] = "robot:miniwob"
+    robot: ClassVar[str] = "robot:miniwob"  # the robot's service identity (`Action.robot`)
     target: ClassVar[str] = "miniwob"
 
-    def __init__(self, gate: Submitter, *, requested_by: str = "miniwob-bench") -> None:
+    def __init__(self, gate: Gate, *, requested_by: str = "miniwob-bench") -> None:
         self.gate = gate
         self.requested_by = requested_by
 
@@ -32,7 +35,7 @@ class TaskRobot:
     def kind(self) -> str:
         return "miniwob." + self.task.replace("-", "_")
 
-    def run(self, txn: Transaction, utterance: str, key: str) -> Outcome:
+    def run(self, attempt: Attempt, utterance: str, key: str) -> Outcome:
         """Carry out the instruction `utterance`; the Outcome of the submitting action."""
         raise NotImplementedError
 
@@ -43,28 +46,28 @@ class TaskRobot:
             raise BusinessRuleError(f"{self.task}: instruction not understood: {utterance!r}")
         return found
 
-    def propose(self, txn: Transaction, key: str, params: dict[str, Any],
+    def propose(self, attempt: Attempt, key: str, params: dict[str, Any],
                 perform: Callable[[Action], dict[str, Any]],
                 facts: Mapping[str, Any]) -> Outcome:
         """Send the side effect `perform` through the Gate as this task's Action."""
-        action = Action(kind=self.kind, target=self.target, actor=self.actor,
+        action = Action(kind=self.kind, target=self.target, robot=self.robot,
                         requested_by=self.requested_by, step=f"{self.task} submit",
                         idempotency_key=key, params=params, sensitive=self.sensitive,
                         context={"task": self.task, **facts})
-        return txn.submit(self.gate, action, perform)
+        return attempt.submit(self.gate, action, perform)
 
-    def fill_and_submit(self, txn: Transaction, key: str, params: dict[str, Any],
+    def fill_and_submit(self, attempt: Attempt, key: str, params: dict[str, Any],
                         fields: Callable[[Mapping[str, Any]], Values], buttons: tuple[str, ...],
                         *, within: str | None = None) -> Outcome:
         """Find the form (nothing touched) and the button, propose, and let the Gate decide
         whether to fill and click. An approver's edited params are filled as edited."""
-        form = txn.form(fields(params), submit=buttons, within=within)
+        form = attempt.form(fields(params), submit=buttons, within=within)
 
         def perform(action: Action) -> dict[str, Any]:
-            chosen: Form = form if action.params == params else txn.form(
+            chosen: Form = form if action.params == params else attempt.form(
                 fields(action.params), submit=buttons, within=within)
             chosen.fill()
             chosen.submit()
             return {"filled": [f.field.describe() for f in chosen]}
 
-        return self.propose(txn, key, params, perform, form.facts())
+        return self.propose(attempt, key, params, perform, form.facts())

@@ -1,7 +1,7 @@
 """The MiniWoB++ task pages, served on loopback from the `miniwob` wheel's `html` folder.
 
     with serve_tasks() as base_url:          # e.g. http://127.0.0.1:40123/
-        txn.goto(base_url + "miniwob/login-user.html")
+        attempt.goto(base_url + "miniwob/login-user.html")
 """
 
 from __future__ import annotations

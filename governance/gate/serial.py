@@ -1,18 +1,18 @@
-"""One attempt at a time per business transaction."""
+"""One attempt at a time per idempotency key (the key lock)."""
 
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from audit.locks import TransactionBusy, transaction_lock
+from audit.locks import KeyBusy, key_lock
 from governance.gate.proposal import CallNext, Proposal
 from governance.models import Outcome
 
 
 class OneAtATime:
-    """Two attempts at one business transaction (one idempotency key) never overlap: the
-    second waits for the first and then finds its outcome in the ledger, or, after waiting
-    `wait_s`, stops `in_doubt` without starting."""
+    """Two attempts at one idempotency key never overlap (the key lock): the second waits for
+    the first and then finds its outcome in the ledger, or, after waiting `wait_s`, stops
+    `in_doubt` without starting."""
 
     def __init__(self, engine: Engine, wait_s: float) -> None:
         self._engine = engine
@@ -23,7 +23,7 @@ class OneAtATime:
         if not key:
             return call_next(proposal)
         try:
-            with transaction_lock(self._engine, key, self._wait_s):
+            with key_lock(self._engine, key, self._wait_s):
                 return call_next(proposal)
-        except TransactionBusy as exc:
+        except KeyBusy as exc:
             return proposal.answer("in_doubt", message=f"{exc}; not started a second time")

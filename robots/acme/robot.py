@@ -2,14 +2,16 @@
 
 Built from the robot toolkit, as a robot for another app would be (copy this file):
 
-- `BrowserPool` / `Transaction` (robots.browser, robots.transaction): one fresh browser context
-  per invoice row; `txn.goto`, `txn.click`, `txn.expect_navigation` check every page the app
-  answers (a 5xx is an `ApplicationError`: retry, after the Gate has reconciled).
+- `BrowserPool` / `Attempt` (robots.browser, robots.attempt): one fresh browser context per
+  attempt at an invoice row; `attempt.goto`, `attempt.click`, `attempt.expect_navigation` check
+  every page the app answers (a 5xx is an `ApplicationError`: retry, after the Gate has
+  reconciled).
 - `AppSession` + `Secrets` (robots.session, robots.secrets): the password comes from the
   deployment's secret store; signing in is a governed action, repeated when the session expires.
-- `txn.form` / `find_row` (robots.forms, robots.pages): fields, columns and buttons by the labels
-  a clerk reads, so the robot works on every layout of the app; a form is found whole before any
-  field is touched, and a page that is not the one expected is refused, never guessed at.
+- `attempt.form` / `find_row` (robots.forms, robots.pages): fields, columns and buttons by the
+  labels a clerk reads, so the robot works on every layout of the app; a form is found whole
+  before any field is touched, and a page that is not the one expected is refused, never guessed
+  at.
 - `submit_with_evidence` (robots.evidence): screenshots and HTML before and after each submit,
   sensitive values masked, their hashes in the ledger.
 - What a label cannot say about the app is in robots/acme/app.py; where it runs, in settings.py.
@@ -35,16 +37,16 @@ from governance.models import Action, Outcome
 from robots.acme import app
 from robots.acme.settings import AcmeSettings
 from robots.acme.workbook import InvoiceRow
+from robots.attempt import Attempt
 from robots.browser import BrowserPool
 from robots.evidence import EvidenceStore, submit_with_evidence
 from robots.forms import Form
 from robots.pages import TableRow, confirm, find_row
 from robots.secrets import Secrets, SecretsSettings
 from robots.session import AppSession, Login
-from robots.transaction import Transaction
 
 TransactionStatus = Literal[
-    "entered", "reconciled", "already_done", "denied", "rejected", "expired", "failed",
+    "succeeded", "reconciled", "already_done", "denied", "rejected", "expired", "failed",
     "in_doubt", "planned",
 ]
 # The invoice form, by the labels a clerk sees: (label, parameter).
@@ -92,7 +94,7 @@ def _why(outcome: Outcome) -> str:
 class AcmePayablesRobot:
     """Enters one invoice row per transaction, under the Gate."""
 
-    actor = "robot:acme-payables"
+    robot = "robot:acme-payables"  # the robot's service identity (`Action.robot`)
     target = app.TARGET
 
     def __init__(self, gate: Gate, browser: Browser, settings: AcmeSettings, *,
@@ -110,17 +112,17 @@ class AcmePayablesRobot:
         login = Login(app=app.KIND, target=app.TARGET, url=self._url("login"),
                       username=settings.username, submit=("Log in",), labels_only=True,
                       password=secrets.get(settings.password_secret, default=settings.password))
-        self.session = AppSession(login, gate, requested_by=requested_by, actor=self.actor,
+        self.session = AppSession(login, gate, requested_by=requested_by, robot=self.robot,
                                   flow_run_id=flow_run_id, flow_author=flow_author)
         self._planned_entry = False
 
     def enter_invoice(self, row: InvoiceRow) -> TransactionResult:
         """Log in, change the vendor's bank account if the row says so, save the invoice and
         release its payment; stop at the first step that does not go through."""
-        result = TransactionResult(row.row, row.invoice_number, row.vendor, "entered")
-        with self._pool.transaction(f"enter invoice {row.invoice_number}") as txn:
+        result = TransactionResult(row.row, row.invoice_number, row.vendor, "succeeded")
+        with self._pool.attempt(f"enter invoice {row.invoice_number}") as attempt:
             for step in (self._login, self._bank_account, self._create_invoice, self._release):
-                outcome = step(txn, row)
+                outcome = step(attempt, row)
                 if outcome is None:
                     continue
                 result.steps.append(outcome)
@@ -138,52 +140,53 @@ class AcmePayablesRobot:
 
     # --- the steps: read what the policy needs, then propose -------------------------------
 
-    def _login(self, txn: Transaction, row: InvoiceRow) -> Outcome:
+    def _login(self, attempt: Attempt, row: InvoiceRow) -> Outcome:
         # Signing in changes no business data: a plan signs in too, to read what policy needs.
-        return self.session.log_in(txn, check=False)
+        return self.session.log_in(attempt, check=False)
 
-    def _bank_account(self, txn: Transaction, row: InvoiceRow) -> Outcome | None:
-        on_file = self._vendor_iban(txn, row.vendor)
+    def _bank_account(self, attempt: Attempt, row: InvoiceRow) -> Outcome | None:
+        on_file = self._vendor_iban(attempt, row.vendor)
         if on_file is None or not row.vendor_iban or row.vendor_iban == on_file:
             return None
         params = {"vendor": row.vendor, "old_iban": on_file, "new_iban": row.vendor_iban}
         action = self._action("acme.change_bank_account", params,
                               key=f"acme:bank:{row.vendor}:{row.vendor_iban}",
                               sensitive=frozenset({"old_iban", "new_iban"}))
-        return txn.submit(self._gate, action, lambda a: self._do_change_iban(txn, a),
-                          reconcile=lambda a: self._iban_is(txn, a),
-                          preview=lambda a: self._preview_change_iban(txn, a))
+        return attempt.submit(self._gate, action, lambda a: self._do_change_iban(attempt, a),
+                              reconcile=lambda a: self._iban_is(attempt, a),
+                              preview=lambda a: self._preview_change_iban(attempt, a))
 
-    def _create_invoice(self, txn: Transaction, row: InvoiceRow) -> Outcome:
+    def _create_invoice(self, attempt: Attempt, row: InvoiceRow) -> Outcome:
         params = {name: getattr(row, name) for _, name in INVOICE_FORM}
         context = {
-            "vendor_exists": self._vendor(txn, row.vendor) is not None,
-            "duplicate_invoice": self._invoice_status(txn, row) is not None,
+            "vendor_exists": self._vendor(attempt, row.vendor) is not None,
+            "duplicate_invoice": self._invoice_status(attempt, row) is not None,
         }
         key = f"acme:invoice:{row.vendor}:{row.invoice_number}:{row.amount}:{row.currency}"
         action = self._action("acme.create_invoice", params, key=key, context=context)
-        outcome = txn.submit(self._gate, action, lambda a: self._do_create_invoice(txn, a),
-                             reconcile=lambda a: self._invoice_in_app(txn, a))
+        outcome = attempt.submit(self._gate, action,
+                                 lambda a: self._do_create_invoice(attempt, a),
+                                 reconcile=lambda a: self._invoice_in_app(attempt, a))
         # A plan assumes what a real run would have done by the next step.
         self._planned_entry = outcome.status == "planned" and outcome.goes_on
         return outcome
 
-    def _release(self, txn: Transaction, row: InvoiceRow) -> Outcome:
+    def _release(self, attempt: Attempt, row: InvoiceRow) -> Outcome:
         params = {"vendor": row.vendor, "invoice_number": row.invoice_number,
                   "amount": row.amount, "currency": row.currency}
-        status = self._invoice_status(txn, row)
+        status = self._invoice_status(attempt, row)
         context = {"invoice_status": "entered" if status is None and self._planned_entry
                    else status}
         key = f"acme:release:{row.vendor}:{row.invoice_number}:{row.amount}:{row.currency}"
         action = self._action("acme.release_payment", params, key=key, context=context)
-        return txn.submit(self._gate, action, lambda a: self._do_release(txn, a),
-                          reconcile=lambda a: self._released_in_app(txn, a),
-                          preview=lambda a: self._preview_release(txn, a))
+        return attempt.submit(self._gate, action, lambda a: self._do_release(attempt, a),
+                              reconcile=lambda a: self._released_in_app(attempt, a),
+                              preview=lambda a: self._preview_release(attempt, a))
 
     def _action(self, kind: str, params: dict[str, Any], *, key: str | None = None,
                 context: dict[str, Any] | None = None,
                 sensitive: frozenset[str] = frozenset()) -> Action:
-        return Action(kind=kind, target=self.target, actor=self.actor,
+        return Action(kind=kind, target=self.target, robot=self.robot,
                       requested_by=self._requested_by, flow_run_id=self._flow_run_id,
                       flow_author=self._flow_author, step=self._step(kind, params),
                       idempotency_key=key, params=params, context=context or {},
@@ -196,121 +199,124 @@ class AcmePayablesRobot:
 
     # --- reads ---------------------------------------------------------------------------
 
-    def _vendor(self, txn: Transaction, name: str) -> TableRow | None:
-        self._open(txn, "vendors")
-        return find_row(txn.page, {"Name": name})
+    def _vendor(self, attempt: Attempt, name: str) -> TableRow | None:
+        self._open(attempt, "vendors")
+        return find_row(attempt.page, {"Name": name})
 
-    def _vendor_iban(self, txn: Transaction, name: str) -> str | None:
-        vendor = self._vendor(txn, name)
+    def _vendor_iban(self, attempt: Attempt, name: str) -> str | None:
+        vendor = self._vendor(attempt, name)
         if vendor is None:
             return None
         return vendor["IBAN"].replace(" ", "") or None
 
-    def _invoice_status(self, txn: Transaction, row: InvoiceRow) -> str | None:
+    def _invoice_status(self, attempt: Attempt, row: InvoiceRow) -> str | None:
         """'entered' or 'released' when the vendor already has this invoice number, else None."""
-        found = self._invoice_row(txn, row.invoice_number, row.vendor)
+        found = self._invoice_row(attempt, row.invoice_number, row.vendor)
         if found is None:
             return None
         return "released" if found["Status"] == "released" else "entered"
 
-    def _invoice_row(self, txn: Transaction, number: str, vendor: str) -> TableRow | None:
+    def _invoice_row(self, attempt: Attempt, number: str, vendor: str) -> TableRow | None:
         """The list row of this vendor's invoice `number`, if there is one."""
-        self._open(txn, "invoices")
-        search = txn.form({"Search": number}, submit="Find", labels_only=True)
+        self._open(attempt, "invoices")
+        search = attempt.form({"Search": number}, submit="Find", labels_only=True)
         search.fill()
-        with txn.expect_navigation():
+        with attempt.expect_navigation():
             search.submit()
-        return find_row(txn.page, {"Invoice number": number, "Vendor": vendor})
+        return find_row(attempt.page, {"Invoice number": number, "Vendor": vendor})
 
     # --- reconciliation: did an attempt whose outcome is unknown take effect? ---------------
 
-    def _iban_is(self, txn: Transaction, action: Action) -> dict[str, Any] | None:
-        current = self._vendor_iban(txn, action.params["vendor"])
+    def _iban_is(self, attempt: Attempt, action: Action) -> dict[str, Any] | None:
+        current = self._vendor_iban(attempt, action.params["vendor"])
         return {"found": "vendor has the new IBAN"} if current == action.params["new_iban"] \
             else None
 
-    def _invoice_in_app(self, txn: Transaction, action: Action) -> dict[str, Any] | None:
-        found = self._invoice_row(txn, action.params["invoice_number"], action.params["vendor"])
-        if found is None or found["Amount"] != action.params["amount"]:
+    def _invoice_in_app(self, attempt: Attempt, action: Action) -> dict[str, Any] | None:
+        p = action.params
+        found = self._invoice_row(attempt, p["invoice_number"], p["vendor"])
+        if found is None or found["Amount"] != p["amount"]:
             return None
         return {"found": "invoice in the list", "row": " | ".join(found.cells.values())}
 
-    def _released_in_app(self, txn: Transaction, action: Action) -> dict[str, Any] | None:
-        found = self._invoice_row(txn, action.params["invoice_number"], action.params["vendor"])
+    def _released_in_app(self, attempt: Attempt, action: Action) -> dict[str, Any] | None:
+        p = action.params
+        found = self._invoice_row(attempt, p["invoice_number"], p["vendor"])
         return {"found": "payment released"} if found and found["Status"] == "released" \
             else None
 
     # --- previews: the form as it will be submitted, for the approver (nothing submitted) -----
 
-    def _preview_change_iban(self, txn: Transaction, action: Action) -> dict[str, str]:
-        form = self._fill_iban(txn, action)
-        return self._capture(txn, _secrets(action), form)
+    def _preview_change_iban(self, attempt: Attempt, action: Action) -> dict[str, str]:
+        form = self._fill_iban(attempt, action)
+        return self._capture(attempt, _secrets(action), form)
 
-    def _preview_release(self, txn: Transaction, action: Action) -> dict[str, str]:
-        self._open_invoice(txn, action)
-        return self._capture(txn, [], None)
+    def _preview_release(self, attempt: Attempt, action: Action) -> dict[str, str]:
+        self._open_invoice(attempt, action)
+        return self._capture(attempt, [], None)
 
-    def _capture(self, txn: Transaction, secrets: list[str], form: Form | None) -> dict[str, str]:
+    def _capture(self, attempt: Attempt, secrets: list[str], form: Form | None) -> dict[str, str]:
         if self._evidence is None:
             return {}
         mask = form.secret_locators if form is not None else []
-        return self._evidence.capture(txn.page, secrets=secrets, mask=mask)
+        return self._evidence.capture(attempt.page, secrets=secrets, mask=mask)
 
     # --- effects (called by the Gate only) -------------------------------------------------
 
-    def _do_change_iban(self, txn: Transaction, action: Action) -> dict[str, Any]:
-        form = self._fill_iban(txn, action)
-        return self._submit(txn, action, form.submit, "Bank account updated", form)
+    def _do_change_iban(self, attempt: Attempt, action: Action) -> dict[str, Any]:
+        form = self._fill_iban(attempt, action)
+        return self._submit(attempt, action, form.submit, "Bank account updated", form)
 
-    def _fill_iban(self, txn: Transaction, action: Action) -> Form:
+    def _fill_iban(self, attempt: Attempt, action: Action) -> Form:
         vendor = action.params["vendor"]
-        self._open(txn, "vendors")
-        found = find_row(txn.page, {"Name": vendor})
+        self._open(attempt, "vendors")
+        found = find_row(attempt.page, {"Name": vendor})
         if found is None:
             raise BusinessRuleError(f"vendor {vendor!r} is not in {app.NAME}")
-        with txn.expect_navigation():
-            txn.click(vendor, within=found.selector)
+        with attempt.expect_navigation():
+            attempt.click(vendor, within=found.selector)
         # An IBAN is sensitive: as a SecretStr it stays out of traces and screenshots.
-        form = txn.form({"New IBAN": SecretStr(action.params["new_iban"])},
-                        submit="Save bank account", labels_only=True)
+        form = attempt.form({"New IBAN": SecretStr(action.params["new_iban"])},
+                            submit="Save bank account", labels_only=True)
         form.fill()
         return form
 
-    def _do_create_invoice(self, txn: Transaction, action: Action) -> dict[str, Any]:
+    def _do_create_invoice(self, attempt: Attempt, action: Action) -> dict[str, Any]:
         p = action.params
-        self._open(txn, "new_invoice")
+        self._open(attempt, "new_invoice")
         # Every field is found before any is touched: a form the robot is unsure of stays
         # untouched. Only labels tied to their fields count here: money moves on this form.
-        form = txn.form({label: p[name] for label, name in INVOICE_FORM},
-                        submit="Save invoice", labels_only=True)
+        form = attempt.form({label: p[name] for label, name in INVOICE_FORM},
+                            submit="Save invoice", labels_only=True)
         form.fill()
-        outcome = self._submit(txn, action, form.submit, f"Invoice {p['invoice_number']} saved")
-        return {**outcome, "invoice_url": txn.page.url}
+        expected = f"Invoice {p['invoice_number']} saved"
+        outcome = self._submit(attempt, action, form.submit, expected)
+        return {**outcome, "invoice_url": attempt.page.url}
 
-    def _do_release(self, txn: Transaction, action: Action) -> dict[str, Any]:
-        self._open_invoice(txn, action)
-        return self._submit(txn, action, lambda: txn.click("Release payment"),
+    def _do_release(self, attempt: Attempt, action: Action) -> dict[str, Any]:
+        self._open_invoice(attempt, action)
+        return self._submit(attempt, action, lambda: attempt.click("Release payment"),
                             "Payment released")
 
-    def _open_invoice(self, txn: Transaction, action: Action) -> None:
+    def _open_invoice(self, attempt: Attempt, action: Action) -> None:
         number = action.params["invoice_number"]
-        found = self._invoice_row(txn, number, action.params["vendor"])
+        found = self._invoice_row(attempt, number, action.params["vendor"])
         if found is None:
             raise BusinessRuleError(f"invoice {number} not found")
-        with txn.expect_navigation():
-            txn.click("open", within=found.selector)
+        with attempt.expect_navigation():
+            attempt.click("open", within=found.selector)
 
-    def _submit(self, txn: Transaction, action: Action, press: Callable[[], None],
+    def _submit(self, attempt: Attempt, action: Action, press: Callable[[], None],
                 expected: str, form: Form | None = None) -> dict[str, Any]:
         """Press the submit button; the app's confirmation, with evidence before and after."""
 
         def submit() -> None:
-            with txn.expect_navigation():
+            with attempt.expect_navigation():
                 press()
 
         return submit_with_evidence(
-            self._evidence, txn.page, submit,
-            lambda: confirm(txn.page, expected, app.MESSAGES, app=app.NAME),
+            self._evidence, attempt.page, submit,
+            lambda: confirm(attempt.page, expected, app.MESSAGES, app=app.NAME),
             secrets=_secrets(action), mask=form.secret_locators if form is not None else ())
 
     # --- pages -----------------------------------------------------------------------------
@@ -318,10 +324,10 @@ class AcmePayablesRobot:
     def _url(self, page: str) -> str:
         return self._settings.url.rstrip("/") + app.PAGES[page]
 
-    def _open(self, txn: Transaction, page: str) -> None:
+    def _open(self, attempt: Attempt, page: str) -> None:
         """Open one of the app's pages, signing in again if the session expired (a governed
         action like any other)."""
-        self.session.open(txn, self._url(page))
+        self.session.open(attempt, self._url(page))
 
 
 def _secrets(action: Action) -> list[str]:
