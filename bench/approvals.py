@@ -43,7 +43,7 @@ def fill(governance: Governance, n: int) -> float:
     decision = None
     for i in range(n):
         action = Action(kind="acme.release_payment", target="acme-payables",
-                        actor="robot:acme-payables", requested_by="alice",
+                        robot="robot:acme-payables", requested_by="alice",
                         idempotency_key=f"bench:release:{i}",
                         params={"vendor": "Globex Corporation", "invoice_number": f"INV-{i:05d}",
                                 "amount": f"{12_000 + (i % 5000) * 7}.00", "currency": "EUR"},

@@ -35,7 +35,7 @@ def note(notes: str, **fields: object) -> None:
 
 def payment(run_id: str, requested_by: str = "alice", flow_author: str | None = None) -> Action:
     return Action(
-        kind="acme.release_payment", target="acme-payables", actor="robot:acme-payables",
+        kind="acme.release_payment", target="acme-payables", robot="robot:acme-payables",
         requested_by=requested_by, flow_run_id=run_id, flow_author=flow_author,
         idempotency_key="release:INV-7:48500.00",
         params={"vendor": "Globex Corporation", "invoice_number": "INV-7", "amount": "48500.00",

@@ -31,7 +31,7 @@ def tokens(governance: Governance) -> dict[str, str]:
 
 
 def release(governance: Governance, amount: str) -> str:
-    action = Action(kind="acme.release_payment", target="acme-payables", actor="robot:acme",
+    action = Action(kind="acme.release_payment", target="acme-payables", robot="robot:acme",
                     requested_by="alice", idempotency_key=amount,
                     params={"vendor": "Globex Corporation", "invoice_number": amount,
                             "amount": amount, "currency": "EUR"},

@@ -37,7 +37,7 @@ class Clock:
 
 def payment(amount: str = "48500.00", **changes: Any) -> Action:
     fields: dict[str, Any] = dict(
-        kind="acme.release_payment", target="acme-payables", actor="robot:acme-payables",
+        kind="acme.release_payment", target="acme-payables", robot="robot:acme-payables",
         requested_by="alice", flow_run_id="run-1", step="row 4: release",
         idempotency_key=f"release:{amount}",
         params={"vendor": "Globex Corporation", "invoice_number": "INV-4", "amount": amount,
@@ -49,7 +49,7 @@ def payment(amount: str = "48500.00", **changes: Any) -> Action:
 
 def bank_change() -> Action:
     return Action(kind="acme.change_bank_account", target="acme-payables",
-                  actor="robot:acme-payables", requested_by="alice",
+                  robot="robot:acme-payables", requested_by="alice",
                   params={"vendor": "Initech GmbH", "old_iban": "DE02120300000000202051",
                           "new_iban": "CH9300762011623852957"},
                   sensitive=frozenset({"old_iban", "new_iban"}))

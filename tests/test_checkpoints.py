@@ -1,4 +1,4 @@
-"""Signed checkpoints, proofs and offline ledger exports: every kind of tampering is caught and named.
+"""Signed checkpoints, proofs and offline exports: every kind of tampering is caught and named.
 Durability under SIGKILL and many writer processes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations

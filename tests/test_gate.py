@@ -21,7 +21,7 @@ from tests.conftest import approvers
 
 def action(kind: str = "acme.release_payment", amount: str = "100.00", **extra) -> Action:
     return Action(
-        kind=kind, target="acme-payables", actor="robot:acme-payables", requested_by="alice",
+        kind=kind, target="acme-payables", robot="robot:acme-payables", requested_by="alice",
         flow_run_id="run-1", idempotency_key=extra.pop("key", f"release:{amount}"),
         params={"vendor": "Globex Corporation", "invoice_number": "INV-1", "amount": amount,
                 "currency": "EUR", **extra},

@@ -120,7 +120,7 @@ def test_plan_mode_asks_the_policy_and_records_and_performs_nothing(
     assert governance.approvals.list("pending") == []
     assert [(a.params["amount"], o) for a, o in planner.planned] == list(zip(
         ("100.00", "48500.00", "999999.00"), outcomes, strict=True))
-    login = Action(kind="acme.login", target="acme-payables", actor="robot:acme-payables",
+    login = Action(kind="acme.login", target="acme-payables", robot="robot:acme-payables",
                    requested_by="alice")
     signed_in = planner.submit(login, lambda a: {"signed_in": True}, harmless=True)
     assert signed_in.status == "succeeded" and signed_in.result == {"signed_in": True}

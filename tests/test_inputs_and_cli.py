@@ -60,14 +60,14 @@ def test_missing_workbook_is_named(tmp_path: Path) -> None:
 
 def test_action_rejects_what_json_cannot_hold() -> None:
     with pytest.raises(ValueError):
-        Action(kind="acme.login", target="a", actor="r", requested_by="p", params={"x": object()})
+        Action(kind="acme.login", target="a", robot="r", requested_by="p", params={"x": object()})
     with pytest.raises(ValueError, match="kind"):
-        Action(kind="Login!", target="a", actor="r", requested_by="p")
+        Action(kind="Login!", target="a", robot="r", requested_by="p")
 
 
 def test_audit_tail_and_query(governance: Governance, env: dict[str, str]) -> None:
     for amount, run in (("10.00", "run-a"), ("20.00", "run-b")):
-        action = Action(kind="acme.release_payment", target="acme-payables", actor="robot:x",
+        action = Action(kind="acme.release_payment", target="acme-payables", robot="robot:x",
                         requested_by="alice", flow_run_id=run, idempotency_key=f"k{amount}",
                         params={"vendor": "Globex Corporation", "invoice_number": "1",
                                 "amount": amount, "currency": "EUR"},
@@ -86,7 +86,7 @@ def test_audit_tail_and_query(governance: Governance, env: dict[str, str]) -> No
 
 
 def test_approvals_cli(governance: Governance, env: dict[str, str]) -> None:
-    action = Action(kind="acme.change_bank_account", target="acme-payables", actor="robot:x",
+    action = Action(kind="acme.change_bank_account", target="acme-payables", robot="robot:x",
                     requested_by="alice", params={"vendor": "Initech GmbH", "new_iban": "X"})
     request = governance.approvals.open(action, governance.policy.decide(action.policy_input()))
     listed = cli(env, "approvals", "list", "--json")
@@ -144,7 +144,7 @@ def test_auditor_queries_and_exports(governance: Governance, env: dict[str, str]
     import io
 
     def release(amount: str, robot: str = "robot:acme") -> Action:
-        return Action(kind="acme.release_payment", target="acme-payables", actor=robot,
+        return Action(kind="acme.release_payment", target="acme-payables", robot=robot,
                       requested_by="alice", idempotency_key=f"r{amount}",
                       params={"vendor": "Globex Corporation", "invoice_number": amount,
                               "amount": amount, "currency": "EUR"},
@@ -258,11 +258,11 @@ def test_approvals_list_filters_scope_and_bulk_cli(governance: Governance,
     def request(amount: str | None, *, hours_ago: float = 0) -> str:
         if amount is None:
             action = Action(kind="acme.change_bank_account", target="acme-payables",
-                            actor="robot:x", requested_by="zoe",
+                            robot="robot:x", requested_by="zoe",
                             params={"vendor": "Initech GmbH", "new_iban": "X"})
         else:
             action = Action(kind="acme.release_payment", target="acme-payables",
-                            actor="robot:x", requested_by="alice",
+                            robot="robot:x", requested_by="alice",
                             params={"vendor": "Globex Corporation", "invoice_number": amount,
                                     "amount": amount, "currency": "EUR"},
                             context={"invoice_status": "entered"})

@@ -18,7 +18,7 @@ def samples(url: str) -> dict[tuple[str, tuple], float]:
 
 
 def payment(amount: str) -> Action:
-    return Action(kind="acme.release_payment", target="acme-payables", actor="robot:acme",
+    return Action(kind="acme.release_payment", target="acme-payables", robot="robot:acme",
                   requested_by="alice", idempotency_key=f"pay:{amount}",
                   params={"vendor": "Globex Corporation", "invoice_number": f"INV-{amount}",
                           "amount": amount, "currency": "EUR"},

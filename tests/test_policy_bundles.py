@@ -25,7 +25,7 @@ KEY = Ed25519PrivateKey.generate()
 
 
 def release(amount: str) -> dict:
-    return Action(kind="acme.release_payment", target="acme-payables", actor="robot:acme",
+    return Action(kind="acme.release_payment", target="acme-payables", robot="robot:acme",
                   requested_by="alice", params={"vendor": "Globex Corporation",
                                                 "invoice_number": "INV-1", "amount": amount,
                                                 "currency": "EUR"},

@@ -20,7 +20,7 @@ from proctor.composition import Governance, build
 from proctor.settings import Settings
 
 INPUTS = [
-    Action(kind="acme.release_payment", target="acme-payables", actor="robot:acme",
+    Action(kind="acme.release_payment", target="acme-payables", robot="robot:acme",
            requested_by="alice", params={"vendor": "Globex Corporation", "invoice_number": "1",
                                          "amount": amount, "currency": "EUR"},
            context={"invoice_status": "entered"}).policy_input()
@@ -55,7 +55,7 @@ def test_the_gate_records_the_decision_id(settings: Settings, policy_dir: Path) 
     with running(create_policy_app(RegorusEngine(policy_dir))) as url:
         governance: Governance = build(settings.model_copy(update={"policy": PolicySettings(
             dir=policy_dir, opa_url=url, timeout_ms=2000)}), resume_runs=False)
-        action = Action(kind="acme.release_payment", target="acme-payables", actor="robot:acme",
+        action = Action(kind="acme.release_payment", target="acme-payables", robot="robot:acme",
                         requested_by="alice", context={"invoice_status": "entered"},
                         params={"vendor": "Globex Corporation", "invoice_number": "1",
                                 "amount": "10.00", "currency": "EUR"})

@@ -45,7 +45,7 @@ def test_marked_named_and_patterned_secrets_are_redacted(tmp_path: Path) -> None
 
 def test_gate_keeps_bank_details_out_of_ledger_and_its_export(governance: Governance,
                                                           tmp_path: Path) -> None:
-    action = Action(kind="acme.login", target="acme-payables", actor="robot:x",
+    action = Action(kind="acme.login", target="acme-payables", robot="robot:x",
                     requested_by="alice", idempotency_key=f"login:{IBAN}",
                     params={"username": "clerk", "account": IBAN},
                     sensitive=frozenset({"username"}))

@@ -70,7 +70,7 @@ def sign_in(browser: Browser, url: str, who: str) -> Page:
 
 def open_request(governance: Governance, kind: str, **params: str) -> ApprovalRequest:
     """A pending request from alice, as the policy decides it."""
-    action = Action(kind=kind, target="acme-payables", actor="robot:acme-payables",
+    action = Action(kind=kind, target="acme-payables", robot="robot:acme-payables",
                     requested_by="alice", params=params, context={"invoice_status": "entered"})
     decision = governance.policy.decide(action.policy_input())
     assert decision.outcome == "require_approval", decision

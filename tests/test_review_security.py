@@ -93,7 +93,7 @@ def payment(governance: Governance, amount: str = "48500.00", requested_by: str 
             preview: dict[str, str] | None = None, age_h: float = 0) -> Any:
     """A pending payment request; `age_h`: opened that many hours ago."""
     action = Action(kind="acme.release_payment", target="acme-payables",
-                    actor="robot:acme-payables", requested_by=requested_by,
+                    robot="robot:acme-payables", requested_by=requested_by,
                     params={"vendor": "Globex Corporation", "invoice_number": f"INV-{amount}",
                             "amount": amount, "currency": "EUR"},
                     context={"invoice_status": "entered"})
@@ -107,7 +107,7 @@ def payment(governance: Governance, amount: str = "48500.00", requested_by: str 
 
 def bank_change(governance: Governance) -> Any:
     action = Action(kind="acme.change_bank_account", target="acme-payables",
-                    actor="robot:acme-payables", requested_by="alice",
+                    robot="robot:acme-payables", requested_by="alice",
                     params={"vendor": "Initech GmbH", "old_iban": "DE02120300000000202051",
                             "new_iban": "CH9300762011623852957"},
                     sensitive=frozenset({"old_iban", "new_iban"}))
@@ -657,7 +657,7 @@ def test_request_page_shows_the_preview(service) -> None:
     screenshot = store.put(image.getvalue(), ".png")
     document = "INVOICE INV-7781\nInitech GmbH\nTotal due: 1,250.00 EUR\nPay to the new account"
     action = Action(kind="acme.change_bank_account", target="acme-payables",
-                    actor="robot:acme-payables", requested_by="alice",
+                    robot="robot:acme-payables", requested_by="alice",
                     params={"vendor": "Initech GmbH", "old_iban": "DE02120300000000202051",
                             "new_iban": "CH9300762011623852957"},
                     sensitive=frozenset({"old_iban", "new_iban"}),

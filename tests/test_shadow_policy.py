@@ -17,7 +17,7 @@ from tests.test_inputs_and_cli import cli
 
 def payment(amount: str) -> Action:
     return Action(kind="acme.release_payment", target="acme-payables",
-                  actor="robot:acme-payables", requested_by="alice",
+                  robot="robot:acme-payables", requested_by="alice",
                   idempotency_key=f"release:{amount}",
                   params={"vendor": "Globex Corporation", "invoice_number": f"INV-{amount}",
                           "amount": amount, "currency": "EUR"},

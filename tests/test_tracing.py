@@ -31,7 +31,7 @@ def clean() -> None:
 
 
 def payment(key: str) -> Action:
-    return Action(kind="acme.release_payment", target="acme-payables", actor="robot:acme",
+    return Action(kind="acme.release_payment", target="acme-payables", robot="robot:acme",
                   requested_by="alice", idempotency_key=key,
                   params={"vendor": "Globex Corporation", "invoice_number": key,
                           "amount": "10.00", "currency": "EUR"},

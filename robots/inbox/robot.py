@@ -124,7 +124,7 @@ class DocumentRobot:
         self._record(duplicate.record, path, document.sha256)
         proposed, decided_on = accept_proposal(kind, read, duplicate.policy_input())
         action = Action(
-            kind=ACCEPT, target=self.target, actor=self.actor,
+            kind=ACCEPT, target=self.target, robot=self.actor,
             requested_by=self._requested_by, flow_run_id=self._flow_run_id,
             flow_author=self._flow_author, step=f"read {path.name}",
             idempotency_key=f"documents:accept:{document.sha256}",
