@@ -62,7 +62,7 @@ def summarize(results: list[DocumentResult], entered: dict[str, str],
                                                  "unreadable", "denied", "rejected", "expired",
                                                  "failed", "planned")},
         "corrected_by_a_person": sum(1 for r in results if r.corrected),
-        "entered_in_acme": sum(1 for s in entered.values() if s in ("entered", "already_done")),
+        "entered_in_acme": sum(1 for s in entered.values() if s in ("succeeded", "already_done")),
         "ledger": verified,
         "rows": [r.summary() + (f" -> acme: {entered[r.path]}" if r.path in entered else "")
                  for r in results],
