@@ -88,7 +88,7 @@ def _route(policy: RegorusEngine, document: Document, kind: Classification,
     """What the shipped policy decides for the `documents.accept_invoice` action the document
     robot would propose (the first of its kind: nothing in the duplicate index)."""
     params, context = accept_proposal(kind, pattern_fields(document, extraction), NO_DUPLICATE)
-    action = Action(kind=ACCEPT, target="documents", robot=DocumentRobot.actor,
+    action = Action(kind=ACCEPT, target="documents", robot=DocumentRobot.robot,
                     requested_by="bench", params=params, context=context)
     return policy.decide(action.policy_input()).outcome
 

@@ -219,9 +219,9 @@ def run(workdir: Path, keep: bool) -> int:
         verify = proctor(env, "audit", "verify")
         print_summary(summary, verify)
         print_documents(documents)
-        exported = proctor(env, "audit", "export", "--out", str(workdir / "evidence"))
-        offline = proctor(env, "audit", "verify", "--bundle", str(workdir / "evidence"))
-        say(f"  {'evidence bundle':<22} {workdir / 'evidence'} (exit {exported.returncode})")
+        exported = proctor(env, "audit", "export", "--out", str(workdir / "export"))
+        offline = proctor(env, "audit", "verify", "--export", str(workdir / "export"))
+        say(f"  {'ledger export':<22} {workdir / 'export'} (exit {exported.returncode})")
         say(f"  {'verified offline':<22} {offline.stdout.strip()} (exit {offline.returncode})")
         env_file = workdir / "env.sh"
         env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()

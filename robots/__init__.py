@@ -18,5 +18,5 @@ Toolkit (each module small, imported on its own; nothing heavy is imported here)
 
 Robots built on it: `robots.acme` (Acme Payables: `robot` holds the steps, `app` what a label
 cannot say about the app, `settings` where it runs, `workbook` its Excel input) is the example to
-copy; `robots.documents` reads documents. The MiniWoB++ benchmark robots are in `bench/miniwob`.
+copy; `robots.inbox` reads documents. The MiniWoB++ benchmark robots are in `bench/miniwob`.
 """

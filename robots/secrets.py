@@ -4,7 +4,7 @@
     password = secrets.get("acme/password")              # a pydantic SecretStr
     password = secrets.get("acme/password", default=settings.password)  # or a fallback
     repr(password)                                        # SecretStr('**********')
-    txn.form({"Password": password}).fill()               # typed outside any trace
+    attempt.form({"Password": password}).fill()               # typed outside any trace
 
 Providers, each answering `lookup(key) -> SecretStr | None`:
 

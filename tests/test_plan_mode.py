@@ -50,7 +50,7 @@ def test_a_plan_knows_what_is_already_done(settings: Settings, browser: Browser,
         real = build(settings, resume_runs=False)
         done = AcmePayablesRobot(real.gate, browser, AcmeSettings(url=url), requested_by="alice",
                                  flow_run_id=None).enter_invoice(row(number="INV-7003"))
-        assert done.status == "entered"
+        assert done.status == "succeeded"
         entries = real.reader.count()
         plan = build(settings.model_copy(update={"plan": True}), resume_runs=False)
         again = AcmePayablesRobot(plan.gate, browser, AcmeSettings(url=url),

@@ -92,7 +92,7 @@ class DocumentResult:
 class DocumentRobot:
     """Turns documents into governed `documents.accept_invoice` actions."""
 
-    actor = "robot:document-inbox"
+    robot = "robot:document-inbox"
     target = "documents"
 
     def __init__(self, gate: Gate, writer: LedgerWriter, models: DocumentModels, *,
@@ -111,7 +111,7 @@ class DocumentRobot:
         try:
             document = read_bytes(data, name)
         except DocumentError as exc:
-            self._writer.append("document.unreadable", actor=self.actor, payload={
+            self._writer.append("document.unreadable", actor=self.robot, payload={
                 "file": name, "problem": type(exc).__name__, "message": str(exc)},
                 flow_run_id=self._flow_run_id)
             return DocumentResult(name, "unreadable", message=str(exc))
@@ -124,7 +124,7 @@ class DocumentRobot:
         self._record(duplicate.record, path, document.sha256)
         proposed, decided_on = accept_proposal(kind, read, duplicate.policy_input())
         action = Action(
-            kind=ACCEPT, target=self.target, robot=self.actor,
+            kind=ACCEPT, target=self.target, robot=self.robot,
             requested_by=self._requested_by, flow_run_id=self._flow_run_id,
             flow_author=self._flow_author, step=f"read {path.name}",
             idempotency_key=f"documents:accept:{document.sha256}",
@@ -177,7 +177,7 @@ class DocumentRobot:
     def _learn(self, path: Path, document: Document, corrected: dict[str, list[str]],
                final: dict[str, str], outcome: Outcome) -> None:
         """A person corrected the model: record it, and keep a type correction as an example."""
-        self._writer.append("document.corrected", actor=self.actor, payload={
+        self._writer.append("document.corrected", actor=self.robot, payload={
             "file": path.name, "corrections": corrected, "approval_id": outcome.approval_id},
             flow_run_id=self._flow_run_id, action_id=outcome.action_id, action_kind=ACCEPT)
         if "document_type" in corrected:

@@ -49,7 +49,7 @@ def load(auth: PageAuth, request: Request,
 
 def show(auth: PageAuth, request: Request, user: User, session: WebSession,
          item: ApprovalRequest, status: int = 200, **extra: Any) -> HTMLResponse:
-    """The request page, with `extra` context (an error, the changes an approver is about to confirm)."""
+    """The request page, with `extra` context (an error, the edits to confirm)."""
     approvals = auth.governance.approvals
     why_not = (approvals.may_vote(item, user.name) if access.allowed(user, "vote")
                else "Your roles do not include approving.")
