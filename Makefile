@@ -7,7 +7,9 @@ BENCH_AREAS := ledger governance approvals documents robots
 
 # `make test` runs the suite in two parts: what can share the machine on TEST_WORKERS pytest-xdist
 # workers (one per core, at most 4; each worker has its own ports, temp folders, databases and
-# session servers), then the tests marked `serial` (a fleet of workers, timing) alone.
+# session servers; the longest files first, see tests/conftest.py), then the tests marked
+# `serial` (races that need two workers to really overlap) alone. Each part prints its slowest
+# tests.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 PYTEST := $(PY) -m pytest -q -ra
 # `make soak` runs the heavy proofs at full size: crash 50 runs, load 100 runs, races repeated.
@@ -24,8 +26,9 @@ demo: setup
 
 test: setup
 	$(PY) -m proctor.cli policy test
-	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile -m "not serial and not soak"
-	$(PYTEST) -m "serial and not soak"
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 \
+		-m "not serial and not soak"
+	$(PYTEST) --durations=5 -m "serial and not soak"
 
 soak: setup
 	$(PYTEST) --soak -m soak $(SOAK)

@@ -3,7 +3,10 @@
 Also the two sizes of the heavy proofs: `make test` runs them at a size that still proves the
 property, `make soak` (`--soak`, or PROCTOR_SOAK=1) at full size. A test names both sizes as
 parameters, the full one wrapped in `soak(...)`; tests marked `race` are repeated in a soak.
-Tests marked `serial` need the whole machine: `make test` runs them after the parallel part."""
+Tests marked `serial` need the whole machine (the races: two workers must really overlap):
+`make test` runs them after the parallel part. In the parallel part the longest test files go
+first (`LONGEST_FIRST`), so that pytest-xdist (`--dist loadfile --no-loadscope-reorder`) hands
+them out before the short ones and the workers finish together."""
 
 from __future__ import annotations
 
@@ -142,6 +145,15 @@ def approvers(governance: Governance, *votes: tuple[str, str]) -> threading.Thre
 
 CHROMIUM = Path(BrowserSettings().executable or "/usr/bin/chromium")
 
+# The slowest test files of `make test` (its `--durations` output), longest first. Files not
+# named here follow in their usual order.
+LONGEST_FIRST = (
+    "test_crash.py", "test_load.py", "test_stack.py", "test_review_browser.py",
+    "test_invoice_flow.py", "test_document_inbox_flow.py", "test_priorities.py",
+    "test_review_security.py", "test_miniwob.py", "test_acme_robot.py", "test_waiting.py",
+    "test_document_robot.py", "test_app_limits.py", "test_robot_faults.py",
+)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip, with the reason, tests whose service this machine lacks (CI here has them all),
@@ -150,6 +162,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     no_chromium = pytest.mark.skip(
         reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
     full_size = pytest.mark.skip(reason="full size: run by `make soak` (or pytest --soak)")
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within
     for item in items:
         if "chromium" in item.keywords and not CHROMIUM.exists():
             item.add_marker(no_chromium)

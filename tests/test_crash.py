@@ -31,7 +31,7 @@ from governance.events import OUTCOME_KINDS
 from proctor.stack import DEAD_AFTER_S
 from tests.conftest import soak
 
-pytestmark = [pytest.mark.chromium, pytest.mark.prefect, pytest.mark.serial]
+pytestmark = [pytest.mark.chromium, pytest.mark.prefect]
 
 LANES, ROWS = 2, 2
 REPLY_MS = 2500  # wide enough that the watcher sees a save before its reply, even when busy

@@ -21,8 +21,7 @@ from demo.services import acme_app, demo_env
 from tests.conftest import soak
 from tests.ledger_backends import postgres_available, postgres_databases
 
-pytestmark = [pytest.mark.chromium, pytest.mark.prefect, pytest.mark.postgres,
-              pytest.mark.serial]
+pytestmark = [pytest.mark.chromium, pytest.mark.prefect, pytest.mark.postgres]
 
 WORKERS, APP_LIMIT = 4, 2
 FINAL = {"Completed", "Failed", "Crashed", "Cancelled"}

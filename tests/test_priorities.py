@@ -12,7 +12,7 @@ from demo.fleet import Fleet, invoice_rows
 from demo.services import acme_app, demo_env
 from proctor.stack import POOL, QUEUES
 
-pytestmark = [pytest.mark.chromium, pytest.mark.prefect, pytest.mark.serial]
+pytestmark = [pytest.mark.chromium, pytest.mark.prefect]
 
 
 def test_a_worker_takes_urgent_runs_first_and_bulk_last(tmp_path: Path,

@@ -18,7 +18,7 @@ from proctor.stack import DEAD_RUNS, POOL, _alive, api_call
 from tests.ledger_backends import postgres_available, postgres_databases
 from tests.test_inputs_and_cli import cli
 
-pytestmark = [pytest.mark.prefect, pytest.mark.serial]
+pytestmark = [pytest.mark.prefect]
 
 
 def workers_online(api: str) -> set[str]:
