@@ -13,8 +13,16 @@ import json
 
 from audit import ActionFilter
 
-# Outcome kinds that settle what happened to an idempotency key.
-OUTCOME_KINDS = ("action.succeeded", "action.reconciled", "action.failed", "action.started")
+# Outcome kinds that settle what happened to an idempotency key. `action.diverged` and
+# `action.unverified` follow the `action.succeeded` of an effect whose read-back differed from
+# what was approved, or failed (`governance.gate.verify`): the effect happened all the same.
+# (`action.verified` is a note on a success, not an outcome: the success stays the last word.)
+OUTCOME_KINDS = ("action.succeeded", "action.reconciled", "action.failed", "action.started",
+                 "action.diverged", "action.unverified")
+# Of those, the kinds saying the effect happened: never do it again.
+DONE_KINDS = ("action.succeeded", "action.reconciled", "action.diverged", "action.unverified")
+# Of those, the kinds saying it happened but the app holds (or may hold) something else.
+DIVERGED_KINDS = ("action.diverged", "action.unverified")
 DECISIONS = ("allow", "deny", "require_approval")
 
 

@@ -12,10 +12,17 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from audit import canonical_json
 
 DecisionOutcome = Literal["allow", "deny", "require_approval"]
+# What the Gate does when the app holds other values than were approved (effect verification):
+# "flag" records it and lets the flow go on, "fail" stops the flow, "require_approval" stops it
+# until a person acknowledges the divergence.
+OnDivergence = Literal["flag", "fail", "require_approval"]
 OutcomeStatus = Literal[
     "succeeded", "reconciled", "failed", "denied", "rejected", "expired", "already_done",
-    "in_doubt", "planned",
+    "in_doubt", "planned", "diverged",
 ]
+# The statuses of an effect that happened (now, earlier, found by reconciling, or done but
+# read back other than approved).
+DONE_STATUSES = ("succeeded", "reconciled", "already_done", "diverged")
 
 
 class Action(BaseModel):
@@ -102,6 +109,9 @@ class Decision(BaseModel):
         default=None, description="the OPA server's id for this decision (its decision log)")
     policy_bundle: str | None = Field(
         default=None, description="the signed bundle that decided (PROCTOR_POLICY_BUNDLE)")
+    on_divergence: OnDivergence = Field(
+        default="flag", description="what a read-back that differs from the approved params "
+        "means: flag (go on), fail (stop the flow) or require_approval (a person acknowledges)")
 
     @model_validator(mode="after")
     def _approval_is_complete(self) -> Decision:
@@ -119,7 +129,12 @@ class Decision(BaseModel):
 
 
 class Outcome(BaseModel):
-    """What the Gate did with an action."""
+    """What the Gate did with an action.
+
+    `diverged`: the effect happened, but what the app holds afterwards differs from what was
+    approved, or could not be read back (see `governance.gate.verify`); `on_divergence` then
+    says what policy wants done about it.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -130,15 +145,19 @@ class Outcome(BaseModel):
     approval_id: str | None = None
     result: dict[str, Any] = Field(default_factory=dict)
     message: str = ""
+    on_divergence: OnDivergence | None = None
 
     @property
     def done(self) -> bool:
-        """True when the effect happened (now, in an earlier run, or found by reconciling)."""
-        return self.status in ("succeeded", "reconciled", "already_done")
+        """True when the effect happened (now, in an earlier run, found by reconciling, or
+        done but read back other than approved: `diverged`)."""
+        return self.status in DONE_STATUSES
 
     @property
     def goes_on(self) -> bool:
-        """True when the robot may go on to its next step: the effect happened, or this is a
-        plan and the policy did not deny it."""
+        """True when the robot may go on to its next step: the effect happened (and, if it
+        diverged, policy only flags that), or this is a plan and the policy did not deny it."""
+        if self.status == "diverged":
+            return self.on_divergence in (None, "flag")
         return self.done or (self.status == "planned" and self.decision is not None
                              and self.decision.outcome != "deny")

@@ -49,6 +49,14 @@ def test_robot_enters_and_releases_on_either_layout(governance: Governance, brow
     [invoice] = list_invoices(db)
     assert (invoice["invoice_number"], invoice["vendor"], invoice["status"]) == (
         "INV-9001", "Initech GmbH", "released")
+    # Each effect was read back from the app's pages and found as approved.
+    verified = {e.action_kind: e.data()["compared"]
+                for e in governance.reader.query(kind="action.verified")}
+    assert verified == {
+        "acme.create_invoice": ["amount", "currency", "description", "due_date", "invoice_number",
+                                "issue_date", "vendor"],
+        "acme.release_payment": ["amount", "currency", "invoice_number", "status", "vendor"]}
+    assert not governance.reader.query(kind="action.diverged")
     assert governance.reader.verify().ok
 
 
@@ -74,6 +82,9 @@ def test_bank_change_waits_for_treasury_and_is_made_once_approved(
     assert result.status == "succeeded", result.summary()
     initech = next(v for v in list_vendors(db) if v["name"] == "Initech GmbH")
     assert initech["iban"] == "DE89370400440532013000"
+    [bank] = governance.reader.query(kind="action.verified",
+                                     action_kind="acme.change_bank_account")
+    assert bank.data()["compared"] == ["new_iban"]
 
 
 def test_app_refusal_is_a_business_failure(governance: Governance, browser: Browser,

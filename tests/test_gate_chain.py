@@ -30,7 +30,7 @@ def test_the_chain_runs_in_the_documented_order(governance: Governance,
     names = [type(step).__name__ for step in
              gate(governance, policy_dir, shadow=RegorusEngine(policy_dir)).chain]
     assert names == ["Tracing", "OneAtATime", "Replay", "Policy", "Shadow", "Record",
-                     "Approval", "Execute"]
+                     "Approval", "Verification", "Execute"]
     planning = [type(step).__name__ for step in gate(governance, policy_dir, plan=True).chain]
     assert planning == ["Tracing", "Plan", "Policy", "Rehearse"]
 

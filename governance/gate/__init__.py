@@ -5,7 +5,8 @@
 `submit` wraps its arguments in a `Proposal` and sends it through a chain of interceptors
 (`governance.gate.chain`), each a small class that may answer or hand on:
 
-    Tracing -> OneAtATime -> Replay -> Policy -> Shadow -> Record -> Approval -> Execute
+    Tracing -> OneAtATime -> Replay -> Policy -> Shadow -> Record -> Approval -> Verification
+    -> Execute
 
 1. tracing  : the action's span, with the policy decision, the approval wait and the effect
               as spans beneath it (`governance.gate.tracing`)
@@ -15,7 +16,11 @@
 5. record   : proposal and decision are appended in one commit (with the policy revision)
 6. approval : if required, a request bound to the action's digest; wait; read the store; an
               action an approver edited goes through policy again before it may run
-7. execute  : 'started' is durable before the effect runs; then 'succeeded' or 'failed'
+7. verify   : around execute: after a success, the robot's `verify` reads the effect back and
+              the Gate compares it with the approved params: 'verified', 'diverged' or
+              'unverified' (`governance.gate.verify`); policy's `on_divergence` says what a
+              divergence means
+8. execute  : 'started' is durable before the effect runs; then 'succeeded' or 'failed'
 
 In plan mode the chain is `Tracing -> Plan -> Policy -> Rehearse` (`governance.gate.plan`):
 the policy answers and nothing is recorded, requested or changed.
@@ -26,6 +31,7 @@ A ledger write that fails raises `audit.LedgerWriteError` and stops the action b
 from governance.gate.approval import MAX_EDIT_ROUNDS
 from governance.gate.chain import Gate, compose
 from governance.gate.proposal import CallNext, Effect, Interceptor, Lookup, Preview, Proposal
+from governance.gate.verify import NORMALISERS, ReadBack, Verify
 
-__all__ = ["MAX_EDIT_ROUNDS", "CallNext", "Effect", "Gate", "Interceptor", "Lookup", "Preview",
-           "Proposal", "compose"]
+__all__ = ["MAX_EDIT_ROUNDS", "NORMALISERS", "CallNext", "Effect", "Gate", "Interceptor", "Lookup",
+           "Preview", "Proposal", "ReadBack", "Verify", "compose"]

@@ -17,6 +17,7 @@ from governance.gate.record import Record
 from governance.gate.replay import Replay
 from governance.gate.serial import OneAtATime
 from governance.gate.tracing import TracedPolicy, TracedWaiter, Tracing
+from governance.gate.verify import ReadBack, Verification, Verify, as_verify
 from governance.models import Action, Outcome
 from governance.policy.port import PolicyEngine
 from governance.waiting.port import ApprovalWaiter
@@ -43,12 +44,13 @@ class Gate:
             steps += [OneAtATime(writer.engine, busy_wait_s), Replay(reader, writer),
                       Policy(decide), *([Shadow(shadow)] if shadow is not None else []),
                       Record(writer), Approval(approvals, TracedWaiter(waiter), decide, writer),
-                      *interceptors, Execute(writer)]
+                      *interceptors, Verification(writer), Execute(writer)]
         self.chain: tuple[Interceptor, ...] = tuple(steps)
         self._first = compose(self.chain)
 
     def submit(self, action: Action, perform: Effect, reconcile: Lookup | None = None,
-               preview: Preview | None = None, *, harmless: bool = False) -> Outcome:
+               preview: Preview | None = None, *, harmless: bool = False,
+               verify: Verify | ReadBack | None = None) -> Outcome:
         """Take `action` through policy, ledger and approval, then call `perform(action)`.
 
         `reconcile(action)` looks in the application for the effect of an earlier attempt whose
@@ -58,10 +60,16 @@ class Gate:
         (e.g. a screenshot of the filled form); it must change nothing. `harmless` marks a step
         that changes nothing (signing in), which a plan may run.
 
+        `verify(action, result)` (or a `Verify` with per-field normalisers) reads the effect
+        back from the application after `perform` succeeded; the Gate compares it with the
+        approved params and records `action.verified`, `action.diverged` or
+        `action.unverified` (`governance.gate.verify`). A plan never calls it.
+
         `perform` gets the action to carry out: the one proposed, or the one an approver
         edited (after policy has decided on it again).
         """
-        return self._first(Proposal(action, perform, reconcile, preview, harmless))
+        return self._first(Proposal(action, perform, reconcile, preview, harmless,
+                                    verify=as_verify(verify)))
 
 
 def compose(chain: Sequence[Interceptor]) -> CallNext:

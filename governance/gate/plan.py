@@ -3,13 +3,14 @@
 In plan mode (`Gate(..., plan=True)`, `proctor run FLOW --plan`) the chain is
 `Plan -> Policy -> Rehearse`: no ledger entry, no approval request, no effect, except those
 the robot marks `harmless` (signing in to read what the policy needs), which run when the
-policy allows them. `Plan.planned` (the Gate's `planned`) lists every step with its outcome.
+policy allows them; nothing is read back (`verify` is never called: nothing was done).
+`Plan.planned` (the Gate's `planned`) lists every step with its outcome.
 """
 
 from __future__ import annotations
 
 from audit import LedgerReader
-from governance.events import OUTCOME_KINDS
+from governance.events import DIVERGED_KINDS, DONE_KINDS, OUTCOME_KINDS
 from governance.gate.proposal import CallNext, Proposal
 from governance.models import Action, Decision, Outcome
 
@@ -25,7 +26,11 @@ class Plan:
     def __call__(self, proposal: Proposal, call_next: CallNext) -> Outcome:
         key = proposal.action.idempotency_key
         last = self._reader.last_of(key, OUTCOME_KINDS) if key else None
-        if last is not None and last.kind in ("action.succeeded", "action.reconciled"):
+        if last is not None and last.kind in DIVERGED_KINDS:  # as a real run would answer
+            outcome = proposal.answer(
+                "diverged", on_divergence=last.data().get("on_divergence", "flag"),
+                message=f"done earlier, read back other than approved (ledger entry {last.seq})")
+        elif last is not None and last.kind in DONE_KINDS:
             outcome = proposal.answer("already_done",
                                       message=f"done earlier (ledger entry {last.seq})")
         else:

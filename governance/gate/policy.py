@@ -47,10 +47,12 @@ class Shadow:
 
 
 def _gist(decision: Decision) -> tuple[object, ...]:
-    return decision.outcome, sorted(decision.reasons), decision.approver_group
+    return (decision.outcome, sorted(decision.reasons), decision.approver_group,
+            decision.on_divergence)
 
 
 def _summary(decision: Decision) -> dict[str, object]:
     return {"outcome": decision.outcome, "reasons": decision.reasons,
             "approver_group": decision.approver_group,
+            "on_divergence": decision.on_divergence,
             "policy_revision": decision.policy_revision}

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from audit.ledger import Event
-from governance.models import Action, Decision, Outcome, OutcomeStatus
+from governance.gate.verify import Verify
+from governance.models import Action, Decision, OnDivergence, Outcome, OutcomeStatus
 
 Effect = Callable[[Action], dict[str, Any]]
 Lookup = Callable[[Action], dict[str, Any] | None]
@@ -24,7 +25,8 @@ Preview = Callable[[Action], dict[str, Any]]
 class Proposal:
     """One side effect on its way through the Gate.
 
-    A robot gives the first four fields (and `harmless`); the interceptors add the rest:
+    A robot gives the first four fields (and `harmless`, and `verify`: how to read the effect
+    back, see `governance.gate.verify`); the interceptors add the rest:
     `decision` (policy), `findings` (entries to commit with the decision, such as a shadow
     policy's difference) and `approval_id` (approval). An approver's edit replaces `action`.
     """
@@ -37,6 +39,7 @@ class Proposal:
     decision: Decision | None = None
     findings: tuple[Event, ...] = ()
     approval_id: str | None = None
+    verify: Verify | None = None
 
     @property
     def decided(self) -> Decision:
@@ -47,11 +50,12 @@ class Proposal:
         return self.decision
 
     def answer(self, status: OutcomeStatus, *, result: dict[str, Any] | None = None,
-               message: str = "", approval_id: str | None = None) -> Outcome:
+               message: str = "", approval_id: str | None = None,
+               on_divergence: OnDivergence | None = None) -> Outcome:
         """The outcome of this proposal, with its decision and approval so far."""
         return Outcome(status=status, action_id=self.action.id, action_kind=self.action.kind,
                        decision=self.decision, approval_id=approval_id or self.approval_id,
-                       result=result or {}, message=message)
+                       result=result or {}, message=message, on_divergence=on_divergence)
 
 
 CallNext = Callable[[Proposal], Outcome]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from audit import LedgerReader, LedgerWriter
-from governance.events import OUTCOME_KINDS
+from governance.events import DIVERGED_KINDS, DONE_KINDS, OUTCOME_KINDS
 from governance.gate.entries import record
 from governance.gate.proposal import CallNext, Proposal
 from governance.models import Outcome
@@ -11,7 +11,11 @@ from governance.models import Outcome
 
 class Replay:
     """Answers from the ledger when an earlier attempt at the same idempotency key succeeded,
-    and asks the application (`reconcile`) when an earlier attempt has no certain outcome."""
+    and asks the application (`reconcile`) when an earlier attempt has no certain outcome.
+
+    An effect that happened but was read back other than approved (`action.diverged`, or
+    `action.unverified`) is not done again either: it is answered `diverged` again, with the
+    `on_divergence` recorded then, so a rerun stops where the first run stopped."""
 
     def __init__(self, reader: LedgerReader, writer: LedgerWriter) -> None:
         self._reader = reader
@@ -24,7 +28,14 @@ class Replay:
         last = self._reader.last_of(action.idempotency_key, OUTCOME_KINDS)
         if last is None or (last.kind == "action.failed" and last.data().get("business")):
             return call_next(proposal)  # never tried, or the app refused it: a new question
-        if last.kind in ("action.succeeded", "action.reconciled"):
+        if last.kind in DIVERGED_KINDS:
+            data = last.data()
+            what = (f"{', '.join(data.get('fields', []))} differed"
+                    if last.kind == "action.diverged" else "it could not be read back")
+            return proposal.answer("diverged", on_divergence=data.get("on_divergence", "flag"),
+                                   message=f"done earlier, but {what} (ledger entry {last.seq}); "
+                                           "not done again: check the application")
+        if last.kind in DONE_KINDS:
             return proposal.answer("already_done", result=last.data().get("result", {}),
                                    message=f"done earlier (ledger entry {last.seq})")
         # Started, then crashed or failed for a system reason: it may have happened.

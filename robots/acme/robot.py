@@ -14,6 +14,10 @@ Built from the robot toolkit, as a robot for another app would be (copy this fil
   at.
 - `submit_with_evidence` (robots.evidence): screenshots and HTML before and after each submit,
   sensitive values masked, their hashes in the ledger.
+- `Verify` (governance.gate.verify): after each effect the robot reads the record back from the
+  app's pages (the saved invoice, the vendor's IBAN, the invoice's status) and the Gate compares
+  it with what was approved: `action.verified`, or `action.diverged` when the app holds
+  something else.
 - What a label cannot say about the app is in robots/acme/app.py; where it runs, in settings.py.
 
 Every side effect (log in, change a bank account, save an invoice, release a payment) is an
@@ -32,7 +36,7 @@ from playwright.sync_api import Browser
 from pydantic import SecretStr
 
 from governance.errors import BusinessRuleError
-from governance.gate import Gate
+from governance.gate import Gate, Verify
 from governance.models import Action, Outcome
 from robots.acme import app
 from robots.acme.settings import AcmeSettings
@@ -40,19 +44,38 @@ from robots.acme.workbook import InvoiceRow
 from robots.attempt import Attempt
 from robots.browser import BrowserPool
 from robots.evidence import EvidenceStore, submit_with_evidence
-from robots.forms import Form
+from robots.forms import Form, normalize
 from robots.pages import TableRow, confirm, find_row
 from robots.secrets import Secrets, SecretsSettings
 from robots.session import AppSession, Login
 
 TransactionStatus = Literal[
     "succeeded", "reconciled", "already_done", "denied", "rejected", "expired", "failed",
-    "in_doubt", "planned",
+    "in_doubt", "planned", "diverged",
 ]
 # The invoice form, by the labels a clerk sees: (label, parameter).
 INVOICE_FORM = (("Vendor", "vendor"), ("Invoice number", "invoice_number"), ("Amount", "amount"),
                 ("Currency", "currency"), ("Issue date", "issue_date"), ("Due date", "due_date"),
                 ("Description", "description"))
+# What a released invoice's page shows: which invoice, and its status.
+RELEASED = (("Vendor", "vendor"), ("Invoice number", "invoice_number"), ("Amount", "amount"),
+            ("Currency", "currency"), ("Status", "status"))
+# Each row of a record's page whose header cell (<th>) is one of the labels: its value, exactly
+# as the page holds it (textContent: no whitespace or line break folded away).
+_LABELLED_JS = r"""
+(labels) => {
+  const norm = (s) => (s || '').replace(/\s+/g, ' ').trim().replace(/[\s:*]+$/, '').toLowerCase();
+  const found = {};
+  for (const tr of document.querySelectorAll('tr')) {
+    const head = tr.querySelector('th');
+    const cell = tr.querySelector('td');
+    if (!head || !cell || tr.cells.length !== 2) continue;
+    const label = norm(head.textContent);
+    if (labels.includes(label)) (found[label] = found[label] || []).push(cell.textContent);
+  }
+  return found;
+}
+"""
 
 
 @dataclass
@@ -132,6 +155,8 @@ class AcmePayablesRobot:
         effects = [s.status for s in result.steps[1:]]
         if "planned" in effects:
             result.status = "planned"
+        elif "diverged" in effects:  # done, but the app holds something else somewhere: flagged
+            result.status = "diverged"
         elif all(s == "already_done" for s in effects):
             result.status = "already_done"
         elif "reconciled" in effects:
@@ -154,7 +179,9 @@ class AcmePayablesRobot:
                               sensitive=frozenset({"old_iban", "new_iban"}))
         return attempt.submit(self._gate, action, lambda a: self._do_change_iban(attempt, a),
                               reconcile=lambda a: self._iban_is(attempt, a),
-                              preview=lambda a: self._preview_change_iban(attempt, a))
+                              preview=lambda a: self._preview_change_iban(attempt, a),
+                              verify=Verify(lambda a, _: self._read_iban(attempt, a),
+                                            normalise={"new_iban": _iban_text}))
 
     def _create_invoice(self, attempt: Attempt, row: InvoiceRow) -> Outcome:
         params = {name: getattr(row, name) for _, name in INVOICE_FORM}
@@ -166,7 +193,8 @@ class AcmePayablesRobot:
         action = self._action("acme.create_invoice", params, key=key, context=context)
         outcome = attempt.submit(self._gate, action,
                                  lambda a: self._do_create_invoice(attempt, a),
-                                 reconcile=lambda a: self._invoice_in_app(attempt, a))
+                                 reconcile=lambda a: self._invoice_in_app(attempt, a),
+                                 verify=lambda a, r: self._read_invoice(attempt, r, INVOICE_FORM))
         # A plan assumes what a real run would have done by the next step.
         self._planned_entry = outcome.status == "planned" and outcome.goes_on
         return outcome
@@ -181,7 +209,9 @@ class AcmePayablesRobot:
         action = self._action("acme.release_payment", params, key=key, context=context)
         return attempt.submit(self._gate, action, lambda a: self._do_release(attempt, a),
                               reconcile=lambda a: self._released_in_app(attempt, a),
-                              preview=lambda a: self._preview_release(attempt, a))
+                              preview=lambda a: self._preview_release(attempt, a),
+                              verify=Verify(lambda a, r: self._read_invoice(attempt, r, RELEASED),
+                                            expect={"status": "released"}))
 
     def _action(self, kind: str, params: dict[str, Any], *, key: str | None = None,
                 context: dict[str, Any] | None = None,
@@ -224,6 +254,26 @@ class AcmePayablesRobot:
         with attempt.expect_navigation():
             search.submit()
         return find_row(attempt.page, {"Invoice number": number, "Vendor": vendor})
+
+    # --- verification: what the app holds after an effect, read back from its pages ---------
+
+    def _read_iban(self, attempt: Attempt, action: Action) -> dict[str, Any]:
+        vendor = self._vendor(attempt, action.params["vendor"])
+        if vendor is None:
+            raise LookupError(f"vendor {action.params['vendor']!r} is not in the vendor list")
+        return {"new_iban": vendor["IBAN"]}
+
+    def _read_invoice(self, attempt: Attempt, result: dict[str, Any],
+                      fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+        """The invoice's page (its URL in the effect's result), read by the labels shown."""
+        self.session.open(attempt, result["invoice_url"])
+        labels = {normalize(label): name for label, name in fields}
+        found = attempt.page.evaluate(_LABELLED_JS, list(labels))
+        missing = sorted(label for label, _ in fields if len(found.get(normalize(label), [])) != 1)
+        if missing:
+            raise LookupError(f"the invoice page {attempt.page.url} does not show one value for "
+                              f"{', '.join(missing)}")
+        return {name: found[label][0] for label, name in labels.items()}
 
     # --- reconciliation: did an attempt whose outcome is unknown take effect? ---------------
 
@@ -295,8 +345,9 @@ class AcmePayablesRobot:
 
     def _do_release(self, attempt: Attempt, action: Action) -> dict[str, Any]:
         self._open_invoice(attempt, action)
-        return self._submit(attempt, action, lambda: attempt.click("Release payment"),
-                            "Payment released")
+        outcome = self._submit(attempt, action, lambda: attempt.click("Release payment"),
+                               "Payment released")
+        return {**outcome, "invoice_url": attempt.page.url}
 
     def _open_invoice(self, attempt: Attempt, action: Action) -> None:
         number = action.params["invoice_number"]
@@ -333,3 +384,8 @@ class AcmePayablesRobot:
 def _secrets(action: Action) -> list[str]:
     """The action's sensitive values: kept out of every screenshot and HTML the robot keeps."""
     return [str(action.params[k]) for k in sorted(action.sensitive) if k in action.params]
+
+
+def _iban_text(iban: str) -> str:
+    """An IBAN as compared: the app shows it in groups of four, the params hold it compact."""
+    return iban.replace(" ", "").upper()
