@@ -69,7 +69,8 @@ def test_evaluation_error_denies(policy_dir: Path) -> None:
 
 def test_undefined_decision_denies(tmp_path: Path) -> None:
     (tmp_path / "p.rego").write_text(
-        "package proctor\nimport rego.v1\ndecision := {\"outcome\": \"allow\"} if input.never\n")
+        "package proctor\nimport rego.v1\n"
+        "decision := {\"outcome\": \"allow\"} if input.context.never\n")
     decision = RegorusEngine(tmp_path).decide(payment("10.00"))
     assert decision.outcome == "deny"
     assert decision.reasons[0].startswith(("policy_undefined", "policy_error"))

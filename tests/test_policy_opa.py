@@ -73,8 +73,8 @@ def free_port() -> int:
 def test_no_answer_is_a_deny(tmp_path: Path) -> None:
     down = OpaEngine(f"http://127.0.0.1:{free_port()}").decide(INPUTS[0])
     assert down.outcome == "deny" and down.reasons[0].startswith("policy_error: OPA at")
-    (tmp_path / "empty.rego").write_text("package proctor\n")  # decision undefined
-    with running(create_policy_app(RegorusEngine(tmp_path))) as url:
+    (tmp_path / "empty.rego").write_text("package proctor\n")  # without the engine's base,
+    with running(create_policy_app(RegorusEngine(tmp_path, base=None))) as url:  # undefined
         undefined = OpaEngine(url).decide(INPUTS[0])
     assert undefined.outcome == "deny" and undefined.reasons[0].startswith(
         ("policy_undefined", "policy_error"))

@@ -1,8 +1,10 @@
 """Signed policy bundles: workers decide only with policies someone with the key released.
 
-A bundle is a .tar.gz of the policy folder's Rego and data files plus `manifest.json` (the
-SHA-256 of every file) and `manifest.sig` (Ed25519 over the manifest). A worker given
-`PROCTOR_POLICY_BUNDLE` and `PROCTOR_POLICY_TRUSTED_KEY` loads that bundle only if the signature
+A bundle is a .tar.gz of the policy folder's Rego and data files, the engine's base (the
+combiner and its defaults, under `_proctor_base/`, so a worker decides with the base that was
+signed, whatever version it runs), plus `manifest.json` (the SHA-256 of every file) and
+`manifest.sig` (Ed25519 over the manifest). A worker given `PROCTOR_POLICY_BUNDLE` and
+`PROCTOR_POLICY_TRUSTED_KEY` loads that bundle only if the signature
 verifies with the trusted key and every file matches the manifest, with nothing added. A bundle
 that fails is refused and recorded (`policy.bundle_refused`), and the bundle loaded before stays
 active; with none loaded yet, every action is denied. Every decision names its bundle.
@@ -29,7 +31,7 @@ from audit import LedgerWriter
 from audit.keys import key_id, sign, signature_ok
 from governance.errors import PolicyError
 from governance.models import Decision
-from governance.policy.port import data_files, policy_files, policy_revision, test_files
+from governance.policy.package import BASE_NAME, PolicyPackage
 from governance.policy.regorus import RegorusEngine
 
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
@@ -49,20 +51,20 @@ class BundleInfo:
 
 
 def build_bundle(policy_dir: Path, out: Path, key: Ed25519PrivateKey) -> BundleInfo:
-    """Pack and sign the policies of `policy_dir` (Rego, tests and data) into `out`."""
-    paths = sorted(set(policy_files(policy_dir) + test_files(policy_dir)
-                       + data_files(policy_dir)))
-    if not paths:
+    """Pack and sign the policies of `policy_dir` (Rego, tests and data) and the engine's base
+    into `out`."""
+    package = PolicyPackage.load(policy_dir)
+    paths = dict(package.files())
+    if all(name.startswith(f"{BASE_NAME}/") for name in paths):
         raise PolicyError(f"{policy_dir} holds no .rego or data.json to bundle")
-    files = {p.relative_to(policy_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in paths}
-    manifest = json.dumps({"files": files, "revision": policy_revision(policy_dir),
+    files = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in paths.items()}
+    manifest = json.dumps({"files": files, "revision": package.revision(),
                            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                            "key_id": key_id(key.public_key())}, indent=2, sort_keys=True).encode()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(out, "w:gz") as tar:
         for name, data in [(MANIFEST, manifest), (SIGNATURE, sign(key, manifest).encode()),
-                           *((n, (policy_dir / n).read_bytes()) for n in files)]:
+                           *((n, paths[n].read_bytes()) for n in files)]:
             member = tarfile.TarInfo(name)
             member.size, member.mode = len(data), 0o644
             tar.addfile(member, io.BytesIO(data))
@@ -124,10 +126,11 @@ class BundledPolicy:
             self._seen = seen
             try:
                 info, folder = open_bundle(self._bundle, self._trusted, self._workdir)
-                engine = RegorusEngine(folder, timeout_ms=self._timeout_ms)
-                probe = engine.decide({"action": {}, "context": {}})
-                if probe.reasons and probe.reasons[0].startswith("policy_load_error"):
-                    raise BundleRefused(f"{self._bundle.name}: {probe.reasons[0]}")
+                engine = RegorusEngine(folder, timeout_ms=self._timeout_ms,
+                                       base=bundled_base(folder))
+                if engine.load_error is not None:
+                    raise BundleRefused(f"{self._bundle.name}: policy_load_error: "
+                                        f"{engine.load_error}")
             except (BundleRefused, OSError, tarfile.TarError, ValueError) as exc:
                 self._refused(str(exc))
                 return False
@@ -148,6 +151,13 @@ class BundledPolicy:
         self._writer.append("policy.bundle_refused", actor="policy", payload={
             "file": str(self._bundle), "reason": why,
             "active_bundle": self.info.id if self.info else None})
+
+
+def bundled_base(folder: Path) -> Path | None:
+    """The base signed into an unpacked bundle; None for a bundle made before the base
+    shipped with the engine (its folder then holds its own combiner)."""
+    base = folder / BASE_NAME
+    return base if base.is_dir() else None
 
 
 def _info(manifest: bytes) -> BundleInfo:

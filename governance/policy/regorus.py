@@ -2,12 +2,15 @@
 
     engine = RegorusEngine(Path("policies"))
     engine.decide({"action": {...}, "context": {...}})   # -> Decision, never raises
+
+The engine loads the engine's base (the combiner `proctor.rego` and its defaults, see
+`governance.policy.package`) and then the folder's rules and data.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import queue
 import re
 import threading
@@ -23,21 +26,21 @@ import regorus
 
 from governance.errors import PolicyError
 from governance.models import Decision
-from governance.policy.port import (
-    data_files,
-    decision_from,
-    policy_files,
-    policy_revision,
-    test_files,
-)
+from governance.policy.diagnose import check_input_refs, describe
+from governance.policy.package import BASE_NAME, Base, PolicyPackage, package_of
+from governance.policy.port import decision_from
 
 ENTRYPOINT = "data.proctor.decision"
 WAIT_GRACE_S = 2.0  # how much longer than the timeout a busy machine may take to answer
 _TEST_RULE = re.compile(r"^\s*(test_[A-Za-z0-9_]+)\b", re.MULTILINE)
+# Errors regorus reports on the first evaluation that no input could avoid: the policy is broken.
+_STATIC = re.compile(r"is unsafe|could not find function|recursion detected|undefined variable")
+log = logging.getLogger(__name__)
 
 
 class RegorusEngine:
-    """Loads every `.rego` and `data.json` under `policy_dir` once and decides with them.
+    """Loads the engine's base and every `.rego` and `data.json` under `policy_dir` once, and
+    decides with them (`base`: see `PolicyPackage.load`).
 
     Fail closed: a load error, an evaluation error, an undefined or malformed result, or an
     evaluation slower than `timeout_ms` gives a deny whose reason names the failure. Slower
@@ -46,14 +49,32 @@ class RegorusEngine:
     wrong, while a runaway policy is cut off either way.
     """
 
-    def __init__(self, policy_dir: Path, *, timeout_ms: float = 250, entrypoint: str = ENTRYPOINT):
+    def __init__(self, policy_dir: Path, *, timeout_ms: float = 250, entrypoint: str = ENTRYPOINT,
+                 base: Base = "engine"):
         self.policy_dir = Path(policy_dir)
         self.timeout_ms = timeout_ms
         self.entrypoint = entrypoint
-        self._revision = policy_revision(self.policy_dir) if self.policy_dir.is_dir() else ""
-        self._worker = _EngineThread(self.policy_dir, entrypoint)
+        self.package: PolicyPackage | None = None
+        try:
+            self.package = PolicyPackage.load(self.policy_dir, base)
+        except PolicyError as exc:
+            problem: str | None = str(exc)
+        else:
+            problem = None
+            if self.package.warning:
+                log.warning("%s", self.package.warning)
+        self._revision = self.package.revision() if self.package else ""
+        self._worker = _EngineThread(self.package, problem, entrypoint)
         self._load_error = self._worker.loaded.result()
+        if self._load_error is not None:
+            log.error("the policy in %s does not load, every action is denied: %s",
+                      self.policy_dir, self._load_error)
         weakref.finalize(self, self._worker.stop)
+
+    @property
+    def load_error(self) -> str | None:
+        """Why the policy did not load (file, line, rule), or None when it did."""
+        return self._load_error
 
     @property
     def revision(self) -> str:
@@ -91,9 +112,10 @@ class _EngineThread(threading.Thread):
     waiting once the timeout has passed.
     """
 
-    def __init__(self, policy_dir: Path, entrypoint: str) -> None:
+    def __init__(self, package: PolicyPackage | None, problem: str | None,
+                 entrypoint: str) -> None:
         super().__init__(name="regorus", daemon=True)
-        self._policy_dir = policy_dir
+        self._package, self._problem = package, problem
         self._entrypoint = entrypoint
         self._inbox: queue.SimpleQueue[tuple[dict[str, Any], Future] | None] = queue.SimpleQueue()
         self.loaded: Future[str | None] = Future()  # None, or why the policies did not load
@@ -109,9 +131,10 @@ class _EngineThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            engine = load_engine(self._policy_dir, policy_files(self._policy_dir))
-            with contextlib.suppress(PolicyError):  # warm up: the first evaluation prepares
-                self._evaluate(engine, {})           # the rules, not part of any decision
+            if self._package is None:
+                raise PolicyError(self._problem or "no policy package")
+            engine = load_engine(self._package)
+            first_evaluation(engine, self._package, self._entrypoint)
             self.loaded.set_result(None)
         except PolicyError as exc:
             self.loaded.set_result(str(exc))
@@ -129,28 +152,39 @@ class _EngineThread(threading.Thread):
             engine.set_input_json(json.dumps(policy_input))
             raw = json.loads(engine.eval_rule_as_json(self._entrypoint))
         except (RuntimeError, ValueError, TypeError) as exc:
-            raise PolicyError(_first_line(exc)) from None
+            raise PolicyError(describe(exc, self._package)) from None
         return raw, time.thread_time() - started
 
 
-def load_engine(policy_dir: Path, modules: list[Path]) -> regorus.Engine:
-    """A regorus engine holding `modules` and every data file; raises `PolicyError`."""
-    if not policy_dir.is_dir():
-        raise PolicyError(f"policy directory {policy_dir} does not exist")
-    if not modules:
-        raise PolicyError(f"no .rego files under {policy_dir}")
+def load_engine(package: PolicyPackage, *, with_tests: bool = False) -> regorus.Engine:
+    """A regorus engine holding the package's modules (and tests) and its merged data; raises
+    `PolicyError` naming the file, line and rule of what does not load."""
+    if all(name.startswith(f"{BASE_NAME}/") for name, _ in package.modules()):
+        raise PolicyError(f"no .rego files under {package.folder}")
     engine = regorus.Engine()
-    for path in modules:
+    for name, path in package.modules() + (package.tests() if with_tests else []):
         try:
-            engine.add_policy(path.relative_to(policy_dir).as_posix(), path.read_text("utf-8"))
+            engine.add_policy(name, path.read_text("utf-8"))
         except RuntimeError as exc:
-            raise PolicyError(f"{path.name}: {_first_line(exc)}") from exc
-    for path in data_files(policy_dir):
-        try:
-            engine.add_data_json(path.read_text("utf-8"))
-        except (RuntimeError, ValueError) as exc:
-            raise PolicyError(f"{path.name}: {_first_line(exc)}") from exc
+            raise PolicyError(describe(exc, package)) from None
+    try:
+        engine.add_data_json(json.dumps(package.data()))
+    except (RuntimeError, ValueError) as exc:
+        raise PolicyError(f"data: {describe(exc, package)}") from None
+    check_input_refs(package)
     return engine
+
+
+def first_evaluation(engine: regorus.Engine, package: PolicyPackage, entrypoint: str) -> None:
+    """Evaluate once with an empty action: this prepares the rules (it is part of no decision)
+    and raises `PolicyError` for what regorus finds whatever the input (an unsafe variable, an
+    unknown function, a cycle), so a broken policy is named when it loads."""
+    try:
+        engine.set_input_json(json.dumps({"action": {}, "context": {}}))
+        engine.eval_rule_as_json(entrypoint)
+    except (RuntimeError, ValueError) as exc:
+        if _STATIC.search(str(exc).split("Stack backtrace:")[0]):
+            raise PolicyError(describe(exc, package)) from None
 
 
 @dataclass(frozen=True)
@@ -160,37 +194,31 @@ class RegoTestResult:
     detail: str = ""
 
 
-def run_rego_tests(policy_dir: Path) -> list[RegoTestResult]:
-    """Run every `test_*` rule of every `*_test.rego` file (what `opa test` does).
+def run_rego_tests(policy_dir: Path, base: Base = "engine") -> list[RegoTestResult]:
+    """Run every `test_*` rule of every `*_test.rego` file (what `opa test` does), with the
+    engine's base loaded beside the folder's rules as when deciding.
 
     A test passes when its rule evaluates to true; false, undefined or an error fails it.
     """
-    tests = test_files(policy_dir)
-    engine = load_engine(policy_dir, policy_files(policy_dir) + tests)
+    package = PolicyPackage.load(policy_dir, base)
+    engine = load_engine(package, with_tests=True)
+    first_evaluation(engine, package, ENTRYPOINT)
     results = []
-    for path in tests:
-        package = _package_of(path.read_text("utf-8"))
-        for rule in dict.fromkeys(_TEST_RULE.findall(path.read_text("utf-8"))):
-            results.append(_run_one(engine, f"data.{package}.{rule}", f"{path.name}::{rule}"))
+    for name, path in package.tests():
+        source = path.read_text("utf-8")
+        rego_package = package_of(source)
+        if rego_package is None:
+            raise PolicyError(f"{name}: test file has no package declaration")
+        for rule in dict.fromkeys(_TEST_RULE.findall(source)):
+            results.append(_run_one(engine, package, f"data.{rego_package}.{rule}",
+                                    f"{path.name}::{rule}"))
     return results
 
 
-def _run_one(engine: regorus.Engine, path: str, name: str) -> RegoTestResult:
+def _run_one(engine: regorus.Engine, package: PolicyPackage, path: str,
+             name: str) -> RegoTestResult:
     try:
         value = json.loads(engine.eval_rule_as_json(path))
     except RuntimeError as exc:
-        return RegoTestResult(name, False, _first_line(exc))
+        return RegoTestResult(name, False, describe(exc, package))
     return RegoTestResult(name, value is True, "" if value is True else f"got {value!r}")
-
-
-def _package_of(source: str) -> str:
-    match = re.search(r"^\s*package\s+([A-Za-z0-9_.]+)", source, re.MULTILINE)
-    if not match:
-        raise PolicyError("test file has no package declaration")
-    return match.group(1)
-
-
-def _first_line(exc: BaseException) -> str:
-    # regorus appends a Rust stack trace to its messages; keep what a person needs.
-    text = str(exc).split("Stack backtrace:")[0].strip()
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())[:500]

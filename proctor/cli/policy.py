@@ -1,4 +1,7 @@
-"""`proctor policy`: evaluate, test, serve, sign and compare the Rego policies."""
+"""`proctor policy`: evaluate, test, serve, sign and compare the Rego policies.
+
+Every command loads the engine's base (the combiner `proctor.rego` and its defaults) beside the
+policy folder, as the workers do."""
 
 from __future__ import annotations
 
@@ -17,14 +20,27 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Evaluate and test the Rego policies.", no_args_is_help=True)
 
+# Reasons of a deny that mean the policy itself failed, not that it decided to deny.
+FAILURES = ("policy_load_error:", "policy_error:", "policy_timeout:", "policy_undefined:",
+            "policy_output_invalid:")
+
 
 def _engine(policy_dir: Path | None) -> RegorusEngine:
-    """The in-process policy engine over `policy_dir` (default: PROCTOR_POLICY_DIR)."""
+    """The in-process policy engine over `policy_dir` (default: PROCTOR_POLICY_DIR) and the
+    engine's base; a folder with its own combiner is said so on stderr."""
     from governance.policy.regorus import RegorusEngine
     from proctor.settings import Settings
 
     settings = Settings()
-    return RegorusEngine(policy_dir or settings.policy.dir, timeout_ms=settings.policy.timeout_ms)
+    engine = RegorusEngine(policy_dir or settings.policy.dir,
+                           timeout_ms=settings.policy.timeout_ms)
+    _warn(engine.package.warning if engine.package else None)
+    return engine
+
+
+def _warn(warning: str | None) -> None:
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @app.command("eval")
@@ -32,23 +48,32 @@ def policy_eval(
     input_file: Annotated[Path, typer.Option("--input", help="JSON file: {action, context}")],
     policy_dir: PolicyDir = None,
 ) -> None:
-    """Print the decision the policy gives for an input document."""
+    """Print the decision the policy gives for an input document. Exits 1 when the policy
+    failed (does not load, errs, too slow, no or a malformed decision): the deny it prints
+    then names the cause."""
     try:
         document = json.loads(input_file.read_text("utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         fail(f"cannot read policy input {input_file}: {exc}", 2)
-    typer.echo(_engine(policy_dir).decide(document).model_dump_json(indent=2))
+    decision = _engine(policy_dir).decide(document)
+    typer.echo(decision.model_dump_json(indent=2))
+    failure = next((r for r in decision.reasons if r.startswith(FAILURES)), None)
+    if decision.outcome == "deny" and failure is not None:
+        fail(f"the policy failed, so the action is denied: {failure}")
 
 
 @app.command("test")
 def policy_test(policy_dir: PolicyDir = None) -> None:
     """Run the Rego unit tests (rules named test_* in *_test.rego files)."""
     from governance.errors import PolicyError
+    from governance.policy.package import PolicyPackage
     from governance.policy.regorus import run_rego_tests
     from proctor.settings import Settings
 
+    folder = policy_dir or Settings().policy.dir
     try:
-        results = run_rego_tests(policy_dir or Settings().policy.dir)
+        _warn(PolicyPackage.load(folder).warning)
+        results = run_rego_tests(folder)
     except PolicyError as exc:
         fail(f"policies do not load: {exc}")
     for result in results:
@@ -80,16 +105,20 @@ def policy_bundle(
         help="Ed25519 private key (PEM); default PROCTOR_POLICY_SIGNING_KEY, made if missing")]
     = None,
 ) -> None:
-    """Sign the policies into a bundle that workers verify before they use it."""
+    """Sign the policies, with the engine's base, into a bundle that workers verify before
+    they use it."""
     from audit.keys import load_or_create_signing_key, public_pem
     from governance.errors import PolicyError
     from governance.policy.bundles import build_bundle
+    from governance.policy.package import PolicyPackage
     from proctor.settings import Settings
 
     settings = Settings()
     signing = load_or_create_signing_key(key or settings.policy.signing_key)
+    folder = policy_dir or settings.policy.dir
     try:
-        info = build_bundle(policy_dir or settings.policy.dir, out, signing)
+        _warn(PolicyPackage.load(folder).warning)
+        info = build_bundle(folder, out, signing)
     except PolicyError as exc:
         fail(str(exc), 2)
     public = out.with_suffix("").with_suffix(".pub.pem")
