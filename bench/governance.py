@@ -22,16 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import regorus
-
 from audit.settings import LedgerSettings
 from bench.common import POSTGRES, best_of, report
 from demo.acme import AcmeConfig
 from demo.acme.server import serve
 from governance.models import Action
 from governance.policy.opa import OpaEngine
-from governance.policy.port import policy_files
-from governance.policy.regorus import RegorusEngine
+from governance.policy.package import PolicyPackage
+from governance.policy.regorus import RegorusEngine, load_engine
 from governance.policy.server import create_policy_app
 from governance.review.app import running
 from proctor.composition import build
@@ -50,10 +48,7 @@ INPUT = {"action": {"kind": "acme.release_payment", "target": "acme-payables",
 
 def decisions(settings: Settings, n: int) -> list[dict[str, Any]]:
     engine = build(settings, resume_runs=False).policy
-    raw = regorus.Engine()
-    for path in policy_files(settings.policy.dir):
-        raw.add_policy(path.name, path.read_text())
-    raw.add_data_json((settings.policy.dir / "data.json").read_text())
+    raw = load_engine(PolicyPackage.load(settings.policy.dir))  # the engine's base + the folder
 
     def raw_eval() -> None:
         for _ in range(n):
