@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ import pytest
 from tests.conftest import ROOT
 
 HEAVY = ("prefect", "torch", "transformers", "playwright")
-GROUPS = ("policy", "audit", "approvals", "users", "run", "serve", "up", "down")
+GROUPS = ("policy", "audit", "approvals", "users", "run", "flows", "serve", "up", "down")
 CLI_DIR = ROOT / "proctor" / "cli"
 
 
@@ -52,7 +53,8 @@ def test_help_loads_no_heavy_dependency() -> None:
 
 def test_every_command_group_module_is_small() -> None:
     modules = sorted(CLI_DIR.glob("*.py"))
-    for group in ("policy", "audit", "approvals", "users", "run", "serve", "up", "common"):
+    for group in ("policy", "audit", "approvals", "users", "run", "flows", "serve", "up",
+                  "common"):
         assert CLI_DIR / f"{group}.py" in modules
     for module in modules:
         lines = len(module.read_text("utf-8").splitlines())
@@ -77,7 +79,8 @@ def test_run_names_what_can_run() -> None:
     assert needs.returncode == 2 and "invoice-entry needs --workbook" in needs.stderr
     wrong = proctor("run", "invoice-entry", "--workbook", "w.xlsx", "--param", "speed=9")
     assert wrong.returncode == 2
-    assert "takes no parameter 'speed'; it takes: workbook, requested_by" in wrong.stderr
+    assert "takes no parameter 'speed'; it takes: workbook: str, requested_by: str | None = " \
+        "None, plan: bool = False" in wrong.stderr
     elsewhere = proctor("run", "invoice-entry", "--project", "/nonexistent")
     assert elsewhere.returncode == 2
     assert "no deployments in /nonexistent/prefect.yaml" in elsewhere.stderr
@@ -119,19 +122,20 @@ def test_run_finds_the_flow_in_prefect_yaml_and_passes_plan(
     summary = tmp_path / "summary.json"
     named = proctor("run", "say-hello", "--project", str(tmp_path), "--param", "greeting=hi",
                     "--param", "times=2", "--as", "alice", "--plan", "--summary", str(summary),
-                    env=env)
+                    "--json", env=env)
     assert named.returncode == 0, named.stderr
     result = json.loads(summary.read_text())
     assert result == {"said": "hihi", "by": "alice", "plan": True, "env_plan": None}
-    assert json.loads(named.stdout) == result
+    assert json.loads(named.stdout)["result"] == result
 
-    here = proctor("run", "say-legacy", "--param", "greeting=hey", cwd=tmp_path, env=env)
+    here = proctor("run", "say-legacy", "--param", "greeting=hey", "--json", cwd=tmp_path,
+                   env=env)
     assert here.returncode == 0, here.stderr
-    assert json.loads(here.stdout) == {"said": "hey", "env_plan": None}
+    assert json.loads(here.stdout)["result"] == {"said": "hey", "env_plan": None}
     by_path = proctor("run", f"{tmp_path}/flows/hello.py:legacy", "--param", "greeting=yo",
                       env=env)
     assert by_path.returncode == 0, by_path.stderr
-    assert json.loads(by_path.stdout) == {"said": "yo", "env_plan": None}
+    assert any(re.search(r"│ said +│ yo +│", line) for line in by_path.stdout.splitlines())
     # plan mode reaches a flow as its parameter, never through the environment
     cannot = proctor("run", "flows/hello.py:legacy", "--plan", cwd=tmp_path, env=env)
     assert cannot.returncode == 2

@@ -7,6 +7,7 @@ import time
 
 from governance.approvals.records import ApprovalRequest
 from governance.approvals.store import Approvals
+from governance.waiting.listeners import waiting
 
 
 class PollingWaiter:
@@ -17,5 +18,9 @@ class PollingWaiter:
         self._interval_s = interval_s
 
     def wait(self, request: ApprovalRequest) -> None:
-        while self._approvals.expire_if_due(request.id).status == "pending":
+        announced = False
+        while (current := self._approvals.expire_if_due(request.id)).status == "pending":
+            if not announced:
+                waiting(current)
+                announced = True
             time.sleep(self._interval_s)

@@ -27,6 +27,7 @@ from uuid import UUID
 
 from governance.approvals.records import ApprovalRequest
 from governance.approvals.store import Approvals
+from governance.waiting.listeners import waiting
 from governance.waiting.polling import PollingWaiter
 
 if TYPE_CHECKING:  # Prefect takes a second to import; the CLI and the API need it rarely.
@@ -94,6 +95,8 @@ class PrefectPauseWaiter:
         attempt = 0
         while (current := self._approvals.expire_if_due(request.id)).status == "pending":
             attempt += 1
+            if attempt == 1:
+                waiting(current)
             remaining = current.expires_at_utc.timestamp() - time.time()
             key = f"approval-{request.id}-{attempt}"
             suspended = self._should_suspend(context, current, remaining)

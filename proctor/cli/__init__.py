@@ -1,7 +1,7 @@
 """`proctor`: one command line, a command group per area.
 
-Each group lives in its own module (`policy`, `audit`, `approvals`, `users`, `run`, `serve`,
-`up`) and imports what it needs inside its commands, so `proctor --help` loads no Prefect,
+Each group lives in its own module (`policy`, `audit`, `approvals`, `users`, `run`, `flows`,
+`serve`, `up`) and imports what it needs inside its commands, so `proctor --help` loads no Prefect,
 torch, transformers or Playwright.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from proctor.cli import approvals, audit, policy, run, serve, up, users
+from proctor.cli import approvals, audit, flows, policy, run, serve, up, users
 
 app = typer.Typer(help="Proctor: robots propose, policy decides, people approve, the ledger "
                        "remembers.", no_args_is_help=True)
@@ -18,6 +18,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(users.app, name="users")
 app.command("run")(run.run)
+app.command("flows")(flows.flows)
 app.command("up")(up.stack_up)
 app.command("down")(up.stack_down)
 app.command("serve")(serve.serve)
