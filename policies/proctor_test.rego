@@ -42,3 +42,9 @@ test_on_divergence_require_approval if {
 		with data.proctor.on_divergence_by_kind as {"acme.create_invoice": "require_approval"}
 	d.on_divergence == "require_approval"
 }
+
+test_on_divergence_unknown_value_denies if {
+	d := data.proctor.decision with input as {"action": divergence_invoice, "context": divergence_context}
+		with data.proctor.on_divergence_by_kind as {"acme.create_invoice": "shrug"}
+	d.on_divergence == "shrug" # not a value the Gate knows: its decision parsing denies it
+}

@@ -211,3 +211,15 @@ def test_a_decision_stored_before_on_divergence_still_loads() -> None:
     assert Decision.model_validate(old).on_divergence == "flag"
     with pytest.raises(ValueError, match="on_divergence"):
         Decision.model_validate({**old, "on_divergence": "shrug"})
+
+
+def test_an_on_divergence_the_gate_does_not_know_is_a_deny(policy_dir: Path,
+                                                           settings: Settings) -> None:
+    (policy_dir / "divergence.rego").write_text(
+        "package proctor\n\nimport rego.v1\n\n"
+        'divergence_handling contains "shrug" if input.action.kind == "acme.release_payment"\n')
+    built = build(settings, resume_runs=False)
+    effect = Effect()
+    outcome = built.gate.submit(action(), effect, verify=ReadBack({"amount": "100.00"}))
+    assert outcome.status == "denied" and "on_divergence" in outcome.message
+    assert effect.done == []
