@@ -1,6 +1,11 @@
 # The single decision every action gets. Rule sets for each application add to the sets
 # `deny`, `approval` and `allow` below; this file turns them into one decision object.
 #
+# This is the engine's base: it ships with Proctor (governance/policy/base/) and every policy
+# engine loads it before the rules of your policy folder, so your folder holds only your app's
+# rules and data. The data it reads (`data.proctor.escalation_group`, `escalate_after_s`,
+# `high_risk_reasons`) has defaults in defaults.json beside it; your data.json may override them.
+#
 # A require_approval decision also says when the request escalates (still pending after
 # `escalate_after_s`, the escalation group may decide too) and whether approvers must confirm
 # their password first (`reauthenticate`: any reason in the set `high_risk`).
@@ -95,6 +100,14 @@ high_risk contains r if {
 }
 
 sort_reasons(s) := sort([r | some r in s])
+
+# The three sets are empty until an application's rules add to them, so a policy folder may use
+# any one of them alone.
+deny contains r if some r in []
+
+approval contains r if some r in []
+
+allow contains r if some r in []
 
 action := input.action
 
