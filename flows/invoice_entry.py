@@ -53,6 +53,7 @@ def summarize(results: list[TransactionResult], verified: str) -> dict[str, Any]
     return {
         "invoices": len(results),
         "succeeded": counts["succeeded"],
+        "diverged": counts["diverged"],
         "already_done": counts["already_done"],
         "reconciled": counts["reconciled"],
         "denied": counts["denied"],

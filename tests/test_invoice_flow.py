@@ -96,6 +96,10 @@ def test_ledger_tells_the_story_and_verifies(demo_run) -> None:
     approved = reader.query(kind="approval.approved")
     assert [e.actor for e in approved] == ["bob"]
     assert {e.actor for e in reader.query(kind="approval.rejected")} == {"carol"}
+    # Every effect was read back from the app and held what was approved.
+    verified = {e.action_kind for e in reader.query(kind="action.verified")}
+    assert verified >= {"acme.create_invoice", "acme.release_payment"}, verified
+    assert not reader.query(kind="action.diverged")
 
 
 

@@ -28,7 +28,8 @@ from sqlmodel import Session, select
 from audit import LedgerReader
 from governance.approvals.store import ApprovalRequest
 
-OUTCOMES = ("action.succeeded", "action.failed", "action.reconciled", "action.in_doubt")
+OUTCOMES = ("action.succeeded", "action.failed", "action.reconciled", "action.in_doubt",
+            "action.diverged", "action.unverified")
 STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 
 
