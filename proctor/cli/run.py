@@ -318,7 +318,8 @@ def _run(flow_: Flow[..., Any], parameters: dict[str, Any]) -> tuple[Any, str | 
 FINAL = {"action.succeeded": "succeeded", "action.reconciled": "reconciled",
          "action.failed": "failed", "action.in_doubt": "in_doubt",
          "approval.rejected": "rejected", "approval.expired": "expired",
-         "approval.approved": "approved", "action.started": "started"}
+         "approval.approved": "approved", "action.started": "started",
+         "action.diverged": "diverged"}
 DECIDED = {"deny": "denied", "require_approval": "waiting", "allow": "allowed"}
 
 
