@@ -43,9 +43,15 @@ def test_metrics_count_what_every_worker_recorded(governance: Governance) -> Non
         assert first[("proctor_approvals_oldest_pending_seconds",
                       (("group", "finance-approvers"),))] >= 0
         # Another worker appends; the next scrape adds only what is new.
-        gate.submit(payment("200.00"), lambda a: {"ok": True})
+        # This one is read back and differs from what was allowed: checked apart, counted once.
+        gate.submit(payment("200.00"), lambda a: {"ok": True},
+                    verify=lambda a, result: {"amount": "2000.00"})
         second = samples(url)
         assert second[("proctor_decisions_total", (("outcome", "allow"),))] == 2
+        assert second[("proctor_actions_total", (("action_kind", "acme.release_payment"),
+                                                 ("status", "succeeded")))] == 2
+        assert second[("proctor_effects_checked_total", (("action_kind", "acme.release_payment"),
+                                                         ("result", "diverged")))] == 1
         assert second[("proctor_ledger_last_seq", ())] == governance.reader.count()
 
 

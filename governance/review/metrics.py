@@ -28,8 +28,9 @@ from sqlmodel import Session, select
 from audit import LedgerReader
 from governance.approvals.store import ApprovalRequest
 
-OUTCOMES = ("action.succeeded", "action.failed", "action.reconciled", "action.in_doubt",
-            "action.diverged", "action.unverified")
+OUTCOMES = ("action.succeeded", "action.failed", "action.reconciled", "action.in_doubt")
+# Read-backs, recorded after an effect's outcome: counted apart so no action counts twice.
+CHECKS = ("action.verified", "action.diverged", "action.unverified")
 STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 
 
@@ -46,6 +47,8 @@ class LedgerMetrics:
         self.decisions = Counter("proctor_decisions", "policy decisions", ["outcome"], registry=r)
         self.actions = Counter("proctor_actions", "action outcomes", ["action_kind", "status"],
                                registry=r)
+        self.checks = Counter("proctor_effects_checked", "effects read back from the app",
+                              ["action_kind", "result"], registry=r)
         self.steps = Histogram("proctor_robot_step_seconds", "from started to outcome",
                                ["action_kind"], buckets=STEP_BUCKETS, registry=r)
         self.entries = Counter("proctor_ledger_entries", "ledger entries", ["kind"], registry=r)
@@ -75,6 +78,8 @@ class LedgerMetrics:
             elif kind == "action.started" and row["action_id"]:
                 self._started[row["action_id"]] = (_when(row["recorded_at"]),
                                                    row["action_kind"] or "")
+            elif kind in CHECKS:
+                self.checks.labels(row["action_kind"] or "", kind.split(".")[1]).inc()
             elif kind in OUTCOMES:
                 self.actions.labels(row["action_kind"] or "", kind.split(".")[1]).inc()
                 began = self._started.pop(row["action_id"], None)
