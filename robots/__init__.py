@@ -6,13 +6,19 @@ Toolkit (each module small, imported on its own; nothing heavy is imported here)
                        context per attempt, retries with backoff for system errors;
                        `BrowserPool.over(browser)` for a Chromium the flow started itself
 - `robots.attempt`     `Attempt`: one try at a business transaction: goto / form / click /
-                       expect_navigation / submit through the Gate, traces kept for failed
-                       attempts, secrets kept out of traces
-- `robots.forms`       forms described by labels, not ids: `find_form`, `Field`, `FormError`s
-- `robots.pages`       reading pages: table rows by column headers (`find_row`), the app's
-                       confirmations and error messages (`Messages`, `confirm`)
+                       expect_navigation / submit through the Gate (evidence before and
+                       after, `verify=` handed on), traces kept for failed attempts, secrets
+                       kept out of traces
+- `robots.forms`       forms described by labels, not ids: `find_form`, `Field`, `FormError`s;
+                       `Form.submit()` waits for the app's answer and raises its error,
+                       `Form.read()` gives the fields' current values
+- `robots.pages`       reading pages: table rows by column headers (`find_row`), values by
+                       label (`page_facts`), the app's confirmations and error messages
+                       (`Messages`, `confirm`, `app_errors`, `submit_and_wait`)
 - `robots.secrets`     `Secrets` from the environment, files or Prefect Secret blocks
-- `robots.session`     `AppSession`: log in through the Gate, and again when the session expires
+- `robots.session`     `AppSession`: log in through the Gate (login fields found without
+                       labels), keep the login in memory across the worker's attempts, and
+                       log in again only when the app asks
 - `robots.evidence`    `EvidenceStore`: masked screenshots and HTML, content-addressed;
                        `submit_with_evidence`: the page before and after a submit
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -25,6 +25,10 @@ from playwright.sync_api import Error as PlaywrightError
 from governance.errors import ApplicationError, BusinessRuleError
 from robots.attempt import Attempt
 from robots.settings import BrowserSettings
+
+if TYPE_CHECKING:
+    from robots.evidence import EvidenceStore
+    from robots.pages import Messages
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,14 +80,23 @@ class BrowserPool:
         result = pool.run("enter invoice 4711", lambda a: robot.enter(a, row))  # retried
         pool.close()
 
+    With `evidence` (an `EvidenceStore`), every governed submit of its attempts is captured
+    before and after (`Attempt.submit`); without, none is: the app's evidence switch.
+    `messages` is how the app shows its answers (`robots.pages.Messages`), which
+    `Form.submit()` reads; the defaults fit most apps.
+
     Playwright's sync objects belong to the thread that made them: use a pool from the thread
     that started it (`worker_pool()` gives each process its own).
     """
 
     def __init__(self, settings: BrowserSettings, *, trace_dir: Path | None = None,
-                 context_options: Mapping[str, Any] | None = None) -> None:
+                 context_options: Mapping[str, Any] | None = None,
+                 evidence: EvidenceStore | None = None,
+                 messages: Messages | None = None) -> None:
         self.settings = settings
         self.trace_dir = Path(trace_dir) if trace_dir is not None else None
+        self.evidence = evidence
+        self.messages = messages
         self._context_options = dict(context_options or {})
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
@@ -92,8 +105,9 @@ class BrowserPool:
         self.launches = 0
 
     @classmethod
-    def over(cls, browser: Browser, *, timeout_ms: float,
-             trace_dir: Path | None = None) -> BrowserPool:
+    def over(cls, browser: Browser, *, timeout_ms: float, trace_dir: Path | None = None,
+             evidence: EvidenceStore | None = None,
+             messages: Messages | None = None) -> BrowserPool:
         """A pool over a Chromium the caller started (with `launch`) and will close: the same
         attempts, traces and retries; the pool never closes it, and cannot restart it.
 
@@ -101,7 +115,7 @@ class BrowserPool:
                 pool = BrowserPool.over(browser, timeout_ms=settings.browser.timeout_ms)
         """
         settings = BrowserSettings.model_construct(timeout_ms=timeout_ms)  # no environment
-        pool = cls(settings, trace_dir=trace_dir)
+        pool = cls(settings, trace_dir=trace_dir, evidence=evidence, messages=messages)
         pool._browser, pool._borrowed = browser, True
         return pool
 
@@ -135,7 +149,8 @@ class BrowserPool:
         context.set_default_timeout(self.settings.timeout_ms)
         try:
             attempt = Attempt.open(name, context, trace_dir=self.trace_dir,
-                                   timeout_ms=self.settings.timeout_ms)
+                                   timeout_ms=self.settings.timeout_ms,
+                                   evidence=self.evidence, messages=self.messages)
         except PlaywrightError as exc:
             with suppress(PlaywrightError):
                 context.close()
@@ -222,13 +237,14 @@ class BrowserPool:
 _WORKER_POOLS: dict[tuple[int, int], BrowserPool] = {}
 
 
-def worker_pool(settings: BrowserSettings | None = None, *,
-                trace_dir: Path | None = None) -> BrowserPool:
+def worker_pool(settings: BrowserSettings | None = None, *, trace_dir: Path | None = None,
+                evidence: EvidenceStore | None = None) -> BrowserPool:
     """This worker's (process and thread) pool, made on first call and closed at exit."""
     key = (os.getpid(), threading.get_ident())
     pool = _WORKER_POOLS.get(key)
     if pool is None:
-        pool = BrowserPool(settings or BrowserSettings(), trace_dir=trace_dir)
+        pool = BrowserPool(settings or BrowserSettings(), trace_dir=trace_dir,
+                           evidence=evidence)
         _WORKER_POOLS[key] = pool
         atexit.register(pool.close)
     return pool

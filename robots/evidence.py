@@ -7,12 +7,16 @@ values removed), kept content-addressed so the ledger needs only their SHA-256.
 
     result = submit_with_evidence(store, page, submit=lambda: ..., confirm=lambda: ...)
     # {..., "evidence": {"before_submit": {...}, "after_submit": {...}}}: into the ledger
+
+Robots rarely call these themselves: give the pool a store (`BrowserPool(evidence=store)`) and
+every governed submit (`Attempt.submit`) is captured this way; see robots.attempt.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,14 @@ from audit.redaction import Redactor
 from governance.errors import RobotError
 
 MASKED = "••••"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A masked screenshot and redacted HTML of a page, not yet filed."""
+
+    png: bytes
+    html: str
 
 
 class EvidenceStore:
@@ -51,6 +63,11 @@ class EvidenceStore:
                 mask: Sequence[Locator] = ()) -> dict[str, str]:
         """A full-page screenshot and the HTML of `page`, with `secrets`, password fields,
         IBANs and card numbers kept out of both."""
+        return self.keep(self.snapshot(page, secrets=secrets, mask=mask))
+
+    def snapshot(self, page: Page, *, secrets: Sequence[str] = (),
+                 mask: Sequence[Locator] = ()) -> Snapshot:
+        """What `capture` files, masked the same way, held in memory until `keep`."""
         covers = [*mask, page.locator("input[type=password]"),
                   *(page.get_by_text(s) for s in secrets if s)]
         png = page.screenshot(full_page=True, mask=covers, animations="disabled")
@@ -58,8 +75,12 @@ class EvidenceStore:
         for secret in secrets:
             if secret:
                 html = html.replace(secret, MASKED)
-        html = self._redactor.text(html)
-        return {"screenshot": self.put(png, ".png"), "html": self.put(html.encode(), ".html")}
+        return Snapshot(png, self._redactor.text(html))
+
+    def keep(self, snapshot: Snapshot) -> dict[str, str]:
+        """File a snapshot; its hashes, as `capture` gives them."""
+        return {"screenshot": self.put(snapshot.png, ".png"),
+                "html": self.put(snapshot.html.encode(), ".html")}
 
 
 def submit_with_evidence(store: EvidenceStore | None, page: Page, submit: Callable[[], None],

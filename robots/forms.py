@@ -10,9 +10,10 @@ at exactly one field on the page:
         Field("Year", "Released Date"): 1999,          # the names the field goes by
         Field(kind="date"): date(2016, 10, 3),         # the only date field on the form
         "Password": secrets.get("acme/password"),      # a SecretStr: filled outside any trace
-    }, guard=attempt)
+    }, submit=("Log in", "Sign in"), guard=attempt)
     form.fill()
-    click(page, "Log in", "Sign in")
+    form.submit()        # click, wait for the app's answer; its error message: BusinessRuleError
+    form.read()          # the fields' current values by label (passwords never read)
 
 Refusals are `FormError`s (an `ApplicationError`: the page is not the form the robot knows, so a
 later attempt on a fresh page may succeed, and an engineer should look if it keeps happening):
@@ -31,7 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
@@ -40,6 +41,9 @@ from pydantic import SecretStr
 
 from governance.errors import ApplicationError
 from robots._locate import ALL_PRESENT_JS, LOCATE_JS
+
+if TYPE_CHECKING:
+    from robots.pages import Messages, Submitted
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +153,20 @@ class Form:
     """Every field of one form, found and checked before any is touched.
 
     Made by `find_form`; `fill()` puts the values in (secrets last, outside recordings),
-    `locator(name)` gives a field for masking or reading, `facts()` describes the form for the
-    policy without any value.
+    `submit()` clicks its button and waits for the app's answer (its errors raised), `read()`
+    gives the fields' current values, `locator(name)` a field for masking or reading, `facts()`
+    describes the form for the policy without any value.
     """
 
     def __init__(self, page: Page, fields: Sequence[ResolvedField], guard: SecretGuard | None,
-                 button: Locator | None = None) -> None:
+                 button: Locator | None = None, *, messages: Messages | None = None,
+                 timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
         self.page = page
         self.url = page.url
         self.fields = tuple(fields)
         self.button = button
+        self.messages = messages
+        self.timeout_ms = timeout_ms
         self._guard = guard
 
     def __iter__(self) -> Iterator[ResolvedField]:
@@ -200,8 +208,25 @@ class Form:
         with window:
             _fill_group(self.page, secret, verify)
 
-    def submit(self) -> None:
-        """Click the form's submit button (found with the fields by `find_form(submit=...)`)."""
+    def read(self) -> dict[str, str | bool]:
+        """The current value of each field, by its label (or kind when it has none): text as
+        a string, a checkbox or radio as a bool, a select as its chosen option's label.
+        Password fields and fields given a secret are never read (they are left out)."""
+        readable = [f for f in self.fields if not f.secret and f.kind != "password"]
+        try:
+            values = self.page.evaluate(_READ_JS, [f.selector for f in readable])
+        except PlaywrightError as exc:
+            raise ApplicationError(f"could not read the form on {self.page.url}: "
+                                   f"{_first_line(exc)}") from None
+        gone = [f.field.describe() for f, v in zip(readable, values, strict=True) if v is None]
+        if gone:
+            raise FieldNotFound(f"field {', '.join(gone)} is no longer on {self.page.url}: "
+                                "the page changed since the form was found", url=self.page.url,
+                                labels=gone)
+        return {f.field.label or f.kind: v for f, v in zip(readable, values, strict=True)}
+
+    def click(self) -> None:
+        """Only click the submit button: the caller waits for and reads the app's answer."""
         if self.button is None:
             raise ValueError("this form was found without submit=...: use click(page, name)")
         try:
@@ -211,6 +236,78 @@ class Form:
                                    f"{_first_line(exc)}") from None
         if self._guard is not None:
             self._guard.resume_tracing()
+
+    def submit(self, *, timeout_ms: float | None = None,
+               messages: Messages | None = None) -> Submitted:
+        """Click the form's submit button (found with the fields by `find_form(submit=...)`)
+        and wait for the app's answer: the new page, or a change on this one (bounded by
+        `timeout_ms`). The app's error messages (by `messages`, the app's declaration; the
+        form's own by default) are a `BusinessRuleError` with their text; a 5xx page is an
+        `ApplicationError`. Returns the resulting URL and page (`robots.pages.Submitted`).
+
+        Inside `Attempt.expect_navigation()` the caller waits for and reads the answer, so
+        `submit()` only clicks there, as `click()` does. With a guard that records evidence
+        (an `Attempt` inside a governed submit), the page is captured before the click and
+        after the answer."""
+        from robots.pages import Submitted, submit_and_wait
+
+        if self.button is None:
+            raise ValueError("this form was found without submit=...: use click(page, name)")
+        bracket = getattr(self._guard, "submitting", None)
+        with bracket(self.secret_locators) if bracket is not None else nullcontext():
+            if getattr(self._guard, "awaiting_navigation", False):
+                self.click()
+                return Submitted(self.page.url, self.page, navigated=False, answered=False)
+            submitted = submit_and_wait(self.page, self.click, button=self.button,
+                                        messages=messages or self.messages,
+                                        timeout_ms=timeout_ms or self.timeout_ms)
+        return submitted
+
+
+# The current value of each marked field (None when it is gone).
+_READ_JS = """(selectors) => selectors.map((selector) => {
+  const el = document.querySelector(selector);
+  if (!el) return null;
+  const type = (el.getAttribute('type') || '').toLowerCase();
+  const role = (el.getAttribute('role') || '').toLowerCase();
+  if (el.tagName === 'INPUT' && (type === 'checkbox' || type === 'radio')) return el.checked;
+  if (['checkbox', 'switch', 'radio'].includes(role))
+    return el.getAttribute('aria-checked') === 'true';
+  if (el.tagName === 'SELECT')
+    return Array.from(el.selectedOptions).map((o) => o.label.trim()).join(', ');
+  if (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA') return el.value;
+  return (el.innerText || '').trim();
+})"""
+# Every shown field's name (its tied label, else ARIA name, placeholder, or name attribute) and
+# kind: what an error message offers when a label matched nothing.
+_LABELS_JS = r"""(within) => {
+  const root = within ? document.querySelector(within) : document.body;
+  if (!root) return [];
+  const clean = (s) => (s || '').replace(/\s+/g, ' ').trim().replace(/[\s:*]+$/, '');
+  const skip = new Set(['hidden', 'submit', 'button', 'reset', 'image', 'file']);
+  return Array.from(root.querySelectorAll('input, select, textarea, [role=textbox], ' +
+      '[role=checkbox], [role=combobox], [contenteditable=""], [contenteditable="true"]'))
+    .filter((el) => !(el.tagName === 'INPUT' && skip.has(el.type)))
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; })
+    .map((el) => {
+      const label = Array.from(el.labels || []).map((l) => l.innerText).join(' ');
+      const name = clean(label) || clean(el.getAttribute('aria-label')) ||
+        clean(el.getAttribute('placeholder')) || clean(el.getAttribute('title')) ||
+        (el.name ? 'name=' + el.name : '(no label)');
+      const kind = el.tagName === 'INPUT' ? (el.type || 'text') : el.tagName.toLowerCase();
+      return [name, kind];
+    });
+}"""
+
+
+def labels_on(page: Page, within: str | None = None) -> list[tuple[str, str]]:
+    """The name and kind of every shown field on `page` (inside `within`), in page order: the
+    labels an engineer can declare when the toolkit's guess does not fit."""
+    try:
+        found = page.evaluate(_LABELS_JS, within)
+    except PlaywrightError:
+        return []
+    return [(str(n), str(k)) for n, k in found]
 
 
 _TYPED = {"text", "password", "textarea", "number", "combobox"}
@@ -304,7 +401,7 @@ def _text(value: FieldValue) -> str:
 def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
               submit: str | Sequence[str] | None = None, within: str | None = None,
               guard: SecretGuard | None = None, timeout_ms: float = DEFAULT_TIMEOUT_MS,
-              labels_only: bool = False) -> Form:
+              labels_only: bool = False, messages: Messages | None = None) -> Form:
     """Find every field named in `values`, and the button named by `submit` (one name or
     several alternatives), on `page` inside the CSS scope `within`. With `labels_only`, a field
     is found only by a label tied to it (`<label>`, `aria-label`, `aria-labelledby`, as screen
@@ -315,7 +412,8 @@ def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
     refuses with `FieldNotFound` or `AmbiguousField` unless each matches exactly one element,
     and with `ValueNotOffered` if a select lacks a wanted option. Nothing is filled or clicked
     here. Secret values (`SecretStr`) need a `guard` (pass the attempt) so they stay out of
-    traces.
+    traces. `messages` is how the app shows its answers (`robots.pages.Messages`), which
+    `Form.submit()` reads; `timeout_ms` also bounds its wait for the answer.
     """
     pairs = [(_as_field(k), v) for k, v in values.items()]
     if guard is None and any(isinstance(v, SecretStr) for _, v in pairs):
@@ -339,7 +437,16 @@ def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
     _check_options(page, resolved)
     log.debug("form on %s: %s", page.url, [f.field.describe() for f in resolved])
     button = page.locator(f'[data-proctor-field="{token}:b0"]') if buttons else None
-    return Form(page, resolved, guard, button)
+    return Form(page, resolved, guard, button, messages=messages, timeout_ms=timeout_ms)
+
+
+def count_matches(page: Page, fields: Sequence[Field], *, within: str | None = None,
+                  labels_only: bool = False) -> list[int]:
+    """How many fields each of `fields` matches on `page` now (nothing marked, no waiting):
+    for choosing between ways of naming a field before finding the form."""
+    arg = {"specs": [_spec(f) for f in fields], "within": within, "token": "count",
+           "buttons": [], "mark": False, "labelsOnly": labels_only}
+    return [int(info["count"]) for info in _evaluate(page, arg)["fields"]]
 
 
 def find_button(page: Page, *names: str, within: str | None = None,
