@@ -13,8 +13,10 @@ Toolkit (each module small, imported on its own; nothing heavy is imported here)
                        `Form.submit()` waits for the app's answer and raises its error,
                        `Form.read()` gives the fields' current values
 - `robots.pages`       reading pages: table rows by column headers (`find_row`), values by
-                       label (`page_facts`), the app's confirmations and error messages
-                       (`Messages`, `confirm`, `app_errors`, `submit_and_wait`)
+                       label (`page_facts`)
+- `robots.submit`      filling and submitting (what `Form.fill()` / `Form.submit()` do), the
+                       app's confirmations and error messages (`Messages`, `confirm`,
+                       `app_errors`, `submit_and_wait`); re-exported by forms and pages
 - `robots.secrets`     `Secrets` from the environment, files or Prefect Secret blocks
 - `robots.session`     `AppSession`: log in through the Gate (login fields found without
                        labels), keep the login in memory across the worker's attempts, and

@@ -47,7 +47,7 @@ from robots.forms import click as click_button
 if TYPE_CHECKING:
     from governance.gate import Gate
     from robots.evidence import EvidenceStore
-    from robots.pages import Messages
+    from robots.submit import Messages
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +177,8 @@ class Attempt:
         if evidence and self.evidence is not None:
             effect = self._with_evidence(perform, self.evidence)
         outcome = gate.submit(action, effect, reconcile=reconcile, preview=preview, **extra)
-        if outcome.status == "failed":
-            self.mark_failed(outcome.message)
+        if outcome.status == "failed" or not outcome.goes_on:  # stopped: keep the trace
+            self.mark_failed(outcome.message or outcome.status)
         return outcome
 
     @contextmanager

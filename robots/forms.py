@@ -29,10 +29,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
@@ -41,16 +41,24 @@ from pydantic import SecretStr
 
 from governance.errors import ApplicationError
 from robots._locate import ALL_PRESENT_JS, LOCATE_JS
-
-if TYPE_CHECKING:
-    from robots.pages import Messages, Submitted
+from robots.submit import (  # filling and submitting live there; re-exported here
+    DEFAULT_TIMEOUT_MS,
+    Messages,
+    SecretGuard,
+    Submitted,
+    fill_fields,
+    first_line,
+    press,
+    submit_form,
+    text_of,
+)
+from robots.submit import wait_until_visible as wait_until_visible
 
 log = logging.getLogger(__name__)
 
 FieldKind = Literal["text", "password", "textarea", "number", "select", "checkbox", "radio",
                     "date", "time", "datetime", "month", "week", "range", "color", "combobox"]
 FieldValue = str | int | float | bool | date | time | datetime | SecretStr
-DEFAULT_TIMEOUT_MS = 5_000
 
 
 class FormError(ApplicationError):
@@ -72,19 +80,6 @@ class AmbiguousField(FormError):
 
 class ValueNotOffered(FormError):
     """A select field offers no option with the wanted label or value."""
-
-
-class SecretGuard(Protocol):
-    """Keeps secrets out of recordings while they are typed (an `Attempt` is one)."""
-
-    def holding_secrets(self, values: Sequence[str]) -> AbstractContextManager[None]:
-        """Stop recording before the block runs; recording resumes only once the page no
-        longer holds any of `values`."""
-        ...
-
-    def resume_tracing(self) -> bool:
-        """Record again if no page holds a secret any more (called after each submit)."""
-        ...
 
 
 @dataclass(frozen=True, init=False)
@@ -167,7 +162,7 @@ class Form:
         self.button = button
         self.messages = messages
         self.timeout_ms = timeout_ms
-        self._guard = guard
+        self.guard = guard
 
     def __iter__(self) -> Iterator[ResolvedField]:
         return iter(self.fields)
@@ -200,13 +195,13 @@ class Form:
         """
         plain = [f for f in self.fields if not f.secret]
         secret = [f for f in self.fields if f.secret]
-        _fill_group(self.page, plain, verify)
+        fill_fields(self.page, plain, verify)
         if not secret:
             return
         values = [str(f.value.get_secret_value()) for f in secret]  # type: ignore[union-attr]
-        window = self._guard.holding_secrets(values) if self._guard else nullcontext()
+        window = self.guard.holding_secrets(values) if self.guard else nullcontext()
         with window:
-            _fill_group(self.page, secret, verify)
+            fill_fields(self.page, secret, verify)
 
     def read(self) -> dict[str, str | bool]:
         """The current value of each field, by its label (or kind when it has none): text as
@@ -217,7 +212,7 @@ class Form:
             values = self.page.evaluate(_READ_JS, [f.selector for f in readable])
         except PlaywrightError as exc:
             raise ApplicationError(f"could not read the form on {self.page.url}: "
-                                   f"{_first_line(exc)}") from None
+                                   f"{first_line(exc)}") from None
         gone = [f.field.describe() for f, v in zip(readable, values, strict=True) if v is None]
         if gone:
             raise FieldNotFound(f"field {', '.join(gone)} is no longer on {self.page.url}: "
@@ -227,15 +222,7 @@ class Form:
 
     def click(self) -> None:
         """Only click the submit button: the caller waits for and reads the app's answer."""
-        if self.button is None:
-            raise ValueError("this form was found without submit=...: use click(page, name)")
-        try:
-            self.button.click()
-        except PlaywrightError as exc:
-            raise ApplicationError(f"clicking the submit button on {self.page.url} failed: "
-                                   f"{_first_line(exc)}") from None
-        if self._guard is not None:
-            self._guard.resume_tracing()
+        press(self)
 
     def submit(self, *, timeout_ms: float | None = None,
                messages: Messages | None = None) -> Submitted:
@@ -243,25 +230,9 @@ class Form:
         and wait for the app's answer: the new page, or a change on this one (bounded by
         `timeout_ms`). The app's error messages (by `messages`, the app's declaration; the
         form's own by default) are a `BusinessRuleError` with their text; a 5xx page is an
-        `ApplicationError`. Returns the resulting URL and page (`robots.pages.Submitted`).
-
-        Inside `Attempt.expect_navigation()` the caller waits for and reads the answer, so
-        `submit()` only clicks there, as `click()` does. With a guard that records evidence
-        (an `Attempt` inside a governed submit), the page is captured before the click and
-        after the answer."""
-        from robots.pages import Submitted, submit_and_wait
-
-        if self.button is None:
-            raise ValueError("this form was found without submit=...: use click(page, name)")
-        bracket = getattr(self._guard, "submitting", None)
-        with bracket(self.secret_locators) if bracket is not None else nullcontext():
-            if getattr(self._guard, "awaiting_navigation", False):
-                self.click()
-                return Submitted(self.page.url, self.page, navigated=False, answered=False)
-            submitted = submit_and_wait(self.page, self.click, button=self.button,
-                                        messages=messages or self.messages,
-                                        timeout_ms=timeout_ms or self.timeout_ms)
-        return submitted
+        `ApplicationError`. Returns a `Submitted`; inside `Attempt.expect_navigation()` it only
+        clicks (see `robots.submit.submit_form`)."""
+        return submit_form(self, timeout_ms=timeout_ms, messages=messages)
 
 
 # The current value of each marked field (None when it is gone).
@@ -310,94 +281,6 @@ def labels_on(page: Page, within: str | None = None) -> list[tuple[str, str]]:
     return [(str(n), str(k)) for n, k in found]
 
 
-_TYPED = {"text", "password", "textarea", "number", "combobox"}
-# Indexes of the fields (by their marks) whose value is not what was typed.
-_MISMATCHED_JS = """(pairs) => pairs.flatMap(([i, selector, wanted]) => {
-  const el = document.querySelector(selector);
-  if (!el) return [i];
-  const value = el.matches('input, textarea, select') ? el.value : el.textContent;
-  return value === wanted ? [] : [i];
-})"""
-
-
-def _fill_group(page: Page, fields: Sequence[ResolvedField], verify: bool) -> None:
-    for f in fields:
-        _fill_one(f)
-    typed = [f for f in fields if verify and f.kind in _TYPED]
-    if not typed:
-        return
-    for attempt in (1, 2):
-        pairs = [[i, f.selector, _text(f.value)] for i, f in enumerate(typed)]
-        lost = page.evaluate(_MISMATCHED_JS, pairs)
-        if not lost:
-            return
-        names = ", ".join(typed[i].field.describe() for i in lost)
-        if attempt == 2:
-            raise ApplicationError(
-                f"field {names} on {page.url} did not keep the value typed into it (a widget "
-                "or popup interfered); the form was not submitted")
-        log.debug("field %s did not keep its value; filling it again", names)
-        for i in lost:
-            _fill_one(typed[i])
-
-
-def _fill_one(f: ResolvedField) -> None:
-    shown = "secret" if f.secret else f.kind
-    log.debug("filling %s field %s", shown, f.field.describe())
-    try:
-        if f.kind in ("checkbox", "radio"):
-            _check(f)
-        elif f.kind == "select":
-            _select(f)
-        else:
-            f.locator.fill(_text(f.value))
-    except PlaywrightTimeout as exc:
-        raise ApplicationError(
-            f"field {f.field.describe()} on {f.locator.page.url} could not be filled in time "
-            f"(disabled, covered or read-only?): {_first_line(exc)}") from None
-    except PlaywrightError as exc:
-        raise ApplicationError(
-            f"filling field {f.field.describe()} on {f.locator.page.url} failed: "
-            f"{_first_line(exc)}") from None
-
-
-def _first_line(exc: PlaywrightError) -> str:
-    # Playwright's messages end in a call log that may quote typed values: keep only line one.
-    return (exc.message or str(exc)).splitlines()[0]
-
-
-def _check(f: ResolvedField) -> None:
-    if not isinstance(f.value, bool):
-        raise TypeError(f"{f.kind} field {f.field.describe()} takes True or False, "
-                        f"not {type(f.value).__name__}")
-    if f.kind == "radio" and not f.value:
-        raise TypeError(f"radio {f.field.describe()} cannot be unchecked: check another option")
-    f.locator.set_checked(f.value)
-
-
-def _select(f: ResolvedField) -> None:
-    wanted = _text(f.value)
-    options = f.options or ()
-    if any(label == wanted for label, _ in options):
-        f.locator.select_option(label=wanted)
-    else:
-        f.locator.select_option(value=wanted)
-
-
-def _text(value: FieldValue) -> str:
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, bool):
-        raise TypeError("True/False only fit checkboxes and radios")
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M")
-    if isinstance(value, time):
-        return value.strftime("%H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
               submit: str | Sequence[str] | None = None, within: str | None = None,
               guard: SecretGuard | None = None, timeout_ms: float = DEFAULT_TIMEOUT_MS,
@@ -412,7 +295,7 @@ def find_form(page: Page, values: Mapping[Field | str, FieldValue], *,
     refuses with `FieldNotFound` or `AmbiguousField` unless each matches exactly one element,
     and with `ValueNotOffered` if a select lacks a wanted option. Nothing is filled or clicked
     here. Secret values (`SecretStr`) need a `guard` (pass the attempt) so they stay out of
-    traces. `messages` is how the app shows its answers (`robots.pages.Messages`), which
+    traces. `messages` is how the app shows its answers (`robots.submit.Messages`), which
     `Form.submit()` reads; `timeout_ms` also bounds its wait for the answer.
     """
     pairs = [(_as_field(k), v) for k, v in values.items()]
@@ -486,24 +369,7 @@ def click(page: Page, *names: str, within: str | None = None,
         button.click()
     except PlaywrightError as exc:
         raise ApplicationError(f"clicking {names[0]!r} on {page.url} failed: "
-                               f"{_first_line(exc)}") from None
-
-
-_VISIBLE_JS = """(selector) => Array.from(document.querySelectorAll(selector)).some((el) => {
-  const r = el.getBoundingClientRect();
-  return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
-})"""
-
-
-def wait_until_visible(page: Page, selector: str, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
-    """Wait, checking every animation frame, until an element matching the CSS `selector` is
-    shown (Playwright's own waits back off to 500 ms between checks; widgets that appear after
-    a short delay, like suggestion lists, are met sooner this way)."""
-    try:
-        page.wait_for_function(_VISIBLE_JS, arg=selector, timeout=timeout_ms)
-    except PlaywrightTimeout:
-        raise ApplicationError(f"{selector!r} did not appear on {page.url} within "
-                               f"{timeout_ms:.0f} ms") from None
+                               f"{first_line(exc)}") from None
 
 
 def _locate(page: Page, arg: dict[str, Any], timeout_ms: float) -> dict[str, Any]:
@@ -515,7 +381,7 @@ def _locate(page: Page, arg: dict[str, Any], timeout_ms: float) -> dict[str, Any
     except PlaywrightTimeout:
         pass  # report precisely what is missing below
     except PlaywrightError as exc:
-        raise ApplicationError(f"could not read the page {page.url}: {_first_line(exc)}") from None
+        raise ApplicationError(f"could not read the page {page.url}: {first_line(exc)}") from None
     return _evaluate(page, arg)
 
 
@@ -523,7 +389,7 @@ def _evaluate(page: Page, arg: dict[str, Any]) -> dict[str, Any]:
     try:
         found: dict[str, Any] = page.evaluate(LOCATE_JS, arg)
     except PlaywrightError as exc:
-        raise ApplicationError(f"could not read the page {page.url}: {_first_line(exc)}") from None
+        raise ApplicationError(f"could not read the page {page.url}: {first_line(exc)}") from None
     if not found["scope"]:
         raise FieldNotFound(f"no element {arg['within']!r} on {page.url} to look for the form in",
                             url=page.url)
@@ -565,7 +431,7 @@ def _check_options(page: Page, fields: Sequence[ResolvedField]) -> None:
     for f in fields:
         if f.kind != "select" or f.options is None:
             continue
-        wanted = _text(f.value)
+        wanted = text_of(f.value)
         if not any(wanted in (label, value) for label, value in f.options):
             offered = ", ".join(repr(label) for label, _ in f.options[:12])
             shown = "(a secret value)" if f.secret else repr(wanted)

@@ -1,6 +1,6 @@
 """Reading what a page says, by what a person reads: table rows by their column headers, values
 by their labels (`page_facts`, for the policy's context), and the app's answer to the last
-request (a confirmation, or its error messages; `submit_and_wait` waits for it).
+request (a confirmation, or its error messages: those live in `robots.submit`).
 
     row = find_row(attempt.page, {"Invoice number": "INV-4711", "Vendor": "Initech GmbH"})
     if row is not None:
@@ -18,18 +18,17 @@ spacing, a trailing ':' do not matter); cell values compare exactly, surrounding
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Frame, Locator, Page, Request, Response
+from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from governance.errors import ApplicationError, BusinessRuleError
+from governance.errors import ApplicationError
 from robots._locate import LOCATE_JS
 from robots.forms import (
     DEFAULT_TIMEOUT_MS,
@@ -40,6 +39,17 @@ from robots.forms import (
     labels_on,
     normalize,
 )
+from robots.submit import (  # the app's answer to a submit: re-exported from there
+    Messages,
+    Submitted,
+    app_errors,
+    confirm,
+    errors,
+    submit_and_wait,
+)
+
+__all__ = ["AmbiguousRow", "ColumnNotFound", "Messages", "Submitted", "TableRow", "app_errors",
+           "confirm", "errors", "find_row", "find_rows", "page_facts", "submit_and_wait"]
 
 log = logging.getLogger(__name__)
 
@@ -151,213 +161,6 @@ def _evaluate(page: Page, arg: dict[str, Any]) -> dict[str, Any]:
         raise ColumnNotFound(f"no element {arg['within']!r} on {page.url} to look for the "
                              "table in", url=page.url)
     return found
-
-
-@dataclass(frozen=True)
-class Messages:
-    """How an app answers a request: CSS selectors of its confirmations and of its error
-    messages, and the words that make any other notice an error. The defaults fit accessible
-    apps and the common frameworks; a legacy app that marks its answers otherwise says so in its
-    robot's app declaration (`Messages(confirmation=".flash", error=".error")`).
-
-    An element matching `error` that is shown and holds text is an error. A notice (an element
-    matching `notice`, or `confirmation`) is one too when it holds one of `error_texts` as a
-    word (case does not matter)."""
-
-    confirmation: str = "[role=status]"
-    error: str = "[role=alert], .error, .alert-danger"
-    error_texts: tuple[str, ...] = ("invalid", "error", "errors", "required", "failed")
-    notice: str = "[aria-live], .alert, .flash, .message, .notice, .notification, .toast"
-
-
-def errors(page: Page, messages: Messages) -> list[str]:
-    """The error messages the page shows, in page order."""
-    texts = page.locator(messages.error).all_inner_texts()
-    return [t.strip() for t in texts if t.strip()]
-
-
-# The errors a page shows: visible elements matching the error selector with text, then
-# notices holding one of the error words.
-_ANSWER_JS = r"""
-(m) => {
-  const shown = (el) => {
-    if (el.checkVisibility && !el.checkVisibility({visibilityProperty: true})) return false;
-    const r = el.getBoundingClientRect();
-    return r.width > 0 && r.height > 0;
-  };
-  const text = (el) => (el.innerText || '').replace(/\s+/g, ' ').trim();
-  const words = m.texts.map((t) => t.toLowerCase());
-  const found = [];
-  const add = (t) => { if (t && !found.includes(t)) found.push(t); };
-  const all = (selector) => { try { return Array.from(document.querySelectorAll(selector)); }
-                              catch (e) { return []; } };
-  for (const el of all(m.error)) if (shown(el)) add(text(el));
-  const notices = [...all(m.notice), ...all(m.confirmation)];
-  for (const el of notices) {
-    if (!shown(el)) continue;
-    const t = text(el);
-    const tokens = t.toLowerCase().split(/[^\p{L}\p{N}]+/u);
-    if (words.some((w) => w.includes(' ') ? t.toLowerCase().includes(w) : tokens.includes(w)))
-      add(t);
-  }
-  return found;
-}
-"""
-
-
-def app_errors(page: Page, messages: Messages | None = None) -> list[str]:
-    """Every error the page shows now, by `messages` (the defaults when not given): shown
-    elements matching its `error` selector, then notices holding one of its `error_texts`."""
-    m = messages or Messages()
-    try:
-        found: list[str] = page.evaluate(_ANSWER_JS, {
-            "error": m.error, "notice": m.notice, "confirmation": m.confirmation,
-            "texts": list(m.error_texts)})
-    except PlaywrightError as exc:
-        raise ApplicationError(f"could not read the page {page.url}: "
-                               f"{(exc.message or str(exc)).splitlines()[0]}") from None
-    return found
-
-
-def confirm(page: Page, expected: str, messages: Messages, *, app: str) -> dict[str, str]:
-    """`{"confirmation": <text>}` when the page confirms with a message containing `expected`.
-    Otherwise the app's error messages as a `BusinessRuleError` (it refused: retrying cannot
-    help), or, when it shows neither, an `ApplicationError` (the outcome is unknown)."""
-    shown = " ".join(page.locator(messages.confirmation).all_inner_texts())
-    if expected in shown:
-        return {"confirmation": shown.strip()}
-    refused = errors(page, messages)
-    if refused:
-        raise BusinessRuleError(f"{app} said: {'; '.join(refused)}")
-    raise ApplicationError(f"no confirmation {expected!r} on {page.url}")
-
-
-# --- the answer to a submit -------------------------------------------------------------------
-
-# Watch the page for the app's answer: a new document (no watcher on it) or, on this one, DOM
-# changes that have settled (quiet for `quiet` ms, or going on for `most` ms).
-_ARM_JS = """() => {
-  const state = {first: 0, last: 0};
-  new MutationObserver(() => {
-    const now = performance.now();
-    state.first = state.first || now;
-    state.last = now;
-  }).observe(document.documentElement, {childList: true, subtree: true, characterData: true,
-    attributes: true, attributeFilter: ['class', 'style', 'hidden', 'open', 'aria-hidden',
-                                        'aria-invalid', 'disabled']});
-  window.__proctorAnswer = state;
-}"""
-_ANSWERED_JS = """([quiet, most]) => {
-  const s = window.__proctorAnswer;
-  if (s === undefined) return document.readyState !== 'loading';
-  if (!s.first) return false;
-  const now = performance.now();
-  return now - s.last >= quiet || now - s.first >= most;
-}"""
-# Fields the browser will not send (HTML5 constraints) for the form a button submits.
-_INVALID_JS = r"""(button) => {
-  const form = button.form || button.closest('form');
-  if (!form || form.noValidate || button.formNoValidate) return [];
-  const name = (el) => {
-    const label = Array.from(el.labels || []).map((l) => l.innerText).join(' ');
-    return (label || el.getAttribute('aria-label') || el.getAttribute('placeholder') ||
-            el.name || el.type).replace(/\s+/g, ' ').trim().replace(/[\s:*]+$/, '');
-  };
-  return Array.from(form.elements).filter((el) => el.willValidate && !el.checkValidity())
-    .map((el) => name(el) + ': ' + el.validationMessage);
-}"""
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """What a submit led to: the page and its URL once the app answered, whether that was a
-    new page (`navigated`), and whether the app answered at all within the timeout
-    (`answered`: False when neither a new page nor any change came)."""
-
-    url: str
-    page: Page
-    navigated: bool
-    answered: bool
-
-
-def submit_and_wait(page: Page, click: Callable[[], None], *, button: Locator | None = None,
-                    messages: Messages | None = None,
-                    timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Submitted:
-    """`click()`, then wait for the app's answer: the new page when the click navigates (5xx:
-    `ApplicationError`, the outcome is unknown, as is a new page asked for that does not come
-    within `timeout_ms`), else a change on this page, bounded by `timeout_ms` (no change at all:
-    `Submitted.answered` is False). Then the page's errors by `messages` are a
-    `BusinessRuleError` with their text. A form the browser itself will not send (a required
-    field empty) is refused before the click, as a `BusinessRuleError` naming the fields."""
-    if button is not None:
-        with suppress(PlaywrightError):
-            invalid = button.evaluate(_INVALID_JS)
-            if invalid:
-                raise BusinessRuleError(f"the form on {page.url} was not sent: the browser "
-                                        f"refuses it ({'; '.join(invalid)})")
-    navigations: list[Request] = []
-    committed: list[str] = []
-
-    def on_request(request: Request) -> None:
-        if request.is_navigation_request() and request.frame == page.main_frame:
-            navigations.append(request)
-
-    def on_navigated(frame: Frame) -> None:
-        if frame == page.main_frame:
-            committed.append(frame.url)
-
-    page.on("request", on_request)
-    page.on("framenavigated", on_navigated)
-    try:
-        with suppress(PlaywrightError):
-            page.evaluate(_ARM_JS)
-        started = time.monotonic()
-        click()
-        answered = _wait(page, timeout_ms)
-        left = max(1.0, timeout_ms - (time.monotonic() - started) * 1000)
-        if navigations and not committed:  # a request for a new page is on its way
-            with suppress(PlaywrightTimeout):
-                page.wait_for_event("framenavigated", lambda f: f == page.main_frame,
-                                    timeout=left)
-        if committed:
-            with suppress(PlaywrightTimeout):
-                page.wait_for_load_state("load", timeout=left)
-            answered = True
-    finally:
-        page.remove_listener("request", on_request)
-        page.remove_listener("framenavigated", on_navigated)
-    if navigations and not committed:
-        raise ApplicationError(f"{page.url}: the app did not answer the submit within "
-                               f"{timeout_ms:.0f} ms; whether it did what was asked is unknown")
-    if not answered:
-        log.warning("no answer on %s within %.0f ms of the submit: the page neither changed "
-                    "nor was replaced", page.url, timeout_ms)
-    if committed and navigations:
-        response = _response(navigations[-1])
-        if response is not None and response.status >= 500:
-            raise ApplicationError(f"{page.url} answered {response.status}: the app failed; "
-                                   "whether it did what was asked is unknown")
-    refused = app_errors(page, messages)
-    if refused:
-        raise BusinessRuleError(f"the app refused it at {page.url}: {'; '.join(refused)}")
-    return Submitted(page.url, page, bool(committed), answered)
-
-
-def _wait(page: Page, timeout_ms: float) -> bool:
-    try:
-        page.wait_for_function(_ANSWERED_JS, arg=[150, 1_000], timeout=timeout_ms)
-    except PlaywrightTimeout:
-        return False
-    except PlaywrightError:  # the page went away under the check: a navigation
-        return True
-    return True
-
-
-def _response(request: Request) -> Response | None:
-    try:
-        return request.response()
-    except PlaywrightError:
-        return None
 
 
 # --- facts: values by label anywhere on the page ----------------------------------------------

@@ -138,3 +138,25 @@ def test_evidence_before_and_after_submit_without_secrets(governance: Governance
     assert b"New IBAN" in preview and new_iban.encode() not in preview
     assert store.path(request.preview["screenshot"]).read_bytes().startswith(b"\x89PNG")
     assert request.step == "change_bank_account Initech GmbH"
+
+
+def test_one_login_serves_the_workers_transactions_until_the_app_ends_it(
+        governance: Governance, browser: Browser, tmp_path: Path) -> None:
+    import time
+
+    def logins() -> int:
+        return len(governance.reader.query(kind="action.proposed", action_kind="acme.login"))
+
+    db = tmp_path / "acme.db"
+    with serve(AcmeConfig(db_path=db, session_ttl_s=5)) as url:
+        acme = robot(governance, browser, url)
+        results = [acme.enter_invoice(row(number=f"INV-93{i:02d}")) for i in range(3)]
+        assert [r.status for r in results] == ["succeeded"] * 3, [r.summary() for r in results]
+        assert logins() == 1  # the first transaction's login, kept for the next two
+        assert [s.action_kind for s in results[1].steps] == ["acme.create_invoice",
+                                                             "acme.release_payment"]
+        time.sleep(5.5)  # idle past the app's session expiry: it asks for a login again
+        late = acme.enter_invoice(row(number="INV-9399"))
+    assert late.status == "succeeded", late.summary()
+    assert logins() == 2 and acme.session.logins == 2
+    assert len(list_invoices(db)) == 4

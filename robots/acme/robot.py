@@ -152,7 +152,7 @@ class AcmePayablesRobot:
                 if not outcome.goes_on:
                     result.status = outcome.status  # type: ignore[assignment]
                     return result
-        effects = [s.status for s in result.steps[1:]]
+        effects = [s.status for s in result.steps if not s.action_kind.endswith(".login")]
         if "planned" in effects:
             result.status = "planned"
         elif "diverged" in effects:  # done, but the app holds something else somewhere: flagged
@@ -165,8 +165,12 @@ class AcmePayablesRobot:
 
     # --- the steps: read what the policy needs, then propose -------------------------------
 
-    def _login(self, attempt: Attempt, row: InvoiceRow) -> Outcome:
+    def _login(self, attempt: Attempt, row: InvoiceRow) -> Outcome | None:
         # Signing in changes no business data: a plan signs in too, to read what policy needs.
+        # The worker's earlier login is reused (no step); `session.open` logs in again if the
+        # app ended that session.
+        if self.session.resume(attempt):
+            return None
         return self.session.log_in(attempt, check=False)
 
     def _bank_account(self, attempt: Attempt, row: InvoiceRow) -> Outcome | None:
