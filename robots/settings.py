@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-STATE = Path(__file__).resolve().parents[1] / ".proctor"
+from audit.settings import HOME, StateSettings
 
 
 class BrowserSettings(BaseSettings):
@@ -22,8 +22,14 @@ class BrowserSettings(BaseSettings):
     timeout_ms: float = Field(default=10_000, gt=0, description="Playwright's default timeout")
 
 
-class EvidenceSettings(BaseSettings):
+class EvidenceSettings(StateSettings):
     model_config = SettingsConfigDict(env_prefix="PROCTOR_EVIDENCE_", extra="ignore")
 
-    dir: Path = Field(default=STATE / "evidence",
+    dir: Path = Field(default=HOME / "evidence",
                       description="screenshots and HTML the robots saw, named by SHA-256")
+
+
+APP_VARIABLE_PREFIXES = ("PROCTOR_APP_", "PROCTOR_SECRET_", "PROCTOR_ACME_")
+"""Environment variables an app declares for itself, known by prefix: an app's settings
+(`PROCTOR_APP_<NAME>_*`; the bundled Acme Payables app's own `PROCTOR_ACME_*`) and robots'
+secrets (`PROCTOR_SECRET_<APP>_<NAME>`)."""

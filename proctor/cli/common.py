@@ -29,7 +29,16 @@ PasswordStdin = Annotated[bool, typer.Option(
 PolicyDir = Annotated[Optional[Path], typer.Option(help="default: PROCTOR_POLICY_DIR")]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-"""The checkout Proctor runs from: its prefect.yaml, its `.proctor/` state folder."""
+"""Proctor's own checkout: its prefect.yaml, used when the current folder has none. State never
+goes here: see `state_dir()`."""
+
+
+def state_dir(*parts: str) -> Path:
+    """A path in the project's state folder: `PROCTOR_HOME`, else `./.proctor` of the current
+    working directory (never the installed code)."""
+    from audit.settings import state_home
+
+    return state_home().joinpath(*parts)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
