@@ -115,8 +115,9 @@ def settings_markdown() -> str:
 
     lines = ["# Settings reference", "", _generated_note(), "",
              "Every setting is read once, from the process environment, when a command or a flow "
-             "starts. Paths are shown relative to the project folder (the checkout Proctor runs "
-             "from); a value you set may be absolute.", ""]
+             "starts. Paths under `.proctor/` are in the project's state folder (`PROCTOR_HOME`, "
+             "default `./.proctor` of the current directory); a value you set may be absolute.",
+             ""]
     nested: list[tuple[str, type[BaseModel]]] = []
     rows = []
     for name, field in Settings.model_fields.items():

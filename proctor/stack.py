@@ -174,7 +174,7 @@ def deploy_flows(env: dict[str, str], log: Path) -> None:
     """`prefect deploy --all` from this repository (its flows, to the process pool)."""
     with log.open("ab") as out:
         done = subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
-                              env={**env, "PROCTOR_HOME": str(ROOT)}, cwd=ROOT, stdout=out,
+                              env={**env, "PROCTOR_PROJECT_DIR": str(ROOT)}, cwd=ROOT, stdout=out,
                               stderr=subprocess.STDOUT, timeout=300)
     if done.returncode != 0:
         tail = log.read_text(errors="replace")[-1500:]

@@ -2,7 +2,8 @@
 inference imports none of them; nothing but the entry points (flows, demo, bench, tests) and
 `proctor` itself imports `proctor`; no product package imports the benchmarks or the demo. And
 no string carries an arrow the imports do not: the engine (governance, audit, proctor) names
-no app and no flow file.
+no app and no flow file. And the product stays readable in small pieces: no module over
+MAX_MODULE_LINES lines, no function over MAX_FUNCTION_LINES.
 
 Every import counts, wherever it is written: at module level, inside a function (a lazy
 import) or under `if TYPE_CHECKING:`. A failure names each offending line.
@@ -118,6 +119,25 @@ def test_the_engine_names_no_app_and_no_flow_file() -> None:
             violations += [((relative, name), f"{relative}:{number}: names {name!r}: "
                             f"{text.strip()}") for name in found]
     _check(violations, PENDING_NAMES, "app names or flow paths inside the engine")
+
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 65  # "about 60": a signature and docstring on a few more lines is fine
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_big = []
+    for path in sources(*PRODUCT):
+        relative = path.relative_to(ROOT).as_posix()
+        text = path.read_text(encoding="utf-8")
+        if (lines := len(text.splitlines())) > MAX_MODULE_LINES:
+            too_big.append(f"{relative}: {lines} lines (split it by concept)")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_big.append(f"{relative}:{node.lineno}: {node.name} is {length} lines")
+    assert not too_big, "\n".join(too_big)
 
 
 def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:

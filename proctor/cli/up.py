@@ -52,7 +52,7 @@ def stack_up(
                f"logs and state  {folder}\n\n"
                f"export PREFECT_API_URL={stack.prefect_api}\n"
                + ("" if deploy else
-                  "PROCTOR_HOME=$PWD prefect deploy --all     # the flows of prefect.yaml\n")
+                  "PROCTOR_PROJECT_DIR=$PWD prefect deploy --all     # the flows of prefect.yaml\n")
                + "proctor down                              # stop everything")
 
 
